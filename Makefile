@@ -1,0 +1,45 @@
+# Everything a newcomer needs: `make demo`, `make test`. The environment is created on first use
+# from uv.lock, so a fresh machine gets exactly the same install.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: env demo test ui bench lint clean
+
+env: $(VENV)/.installed
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: env $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/gridlake demo
+
+test: env $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+ui: env $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: env $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/gridlake bench
+
+lint: env
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf lake .dagster_home .gridlake

@@ -1,0 +1,162 @@
+"""Delta Lake reads and writes for registry tables. Every write here is idempotent:
+appends carry a transaction id, replacements are scoped to partitions, upserts merge on keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import polars as pl
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from warehouse.lake import Lake
+from warehouse.registry import Table
+
+
+def open_table(lake: Lake, table: Table) -> DeltaTable | None:
+    try:
+        return DeltaTable(lake.table_uri(table), storage_options=lake.delta_options)
+    except TableNotFoundError:
+        return None
+
+
+def empty(table: Table) -> pl.DataFrame:
+    return pl.DataFrame(schema=table.schema)
+
+
+def scan(lake: Lake, table: Table) -> pl.LazyFrame:
+    """Lazy scan of a table's current version (an empty frame of its schema if it does not exist)."""
+    if open_table(lake, table) is None:
+        return empty(table).lazy()
+    return pl.scan_delta(lake.table_uri(table), storage_options=lake.delta_options)
+
+
+def read_partitions(
+    lake: Lake, table: Table, values: Iterable[dt.date | None], columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Rows of the given partition values only (None selects the null partition)."""
+    assert table.partition_by, f"{table.qualified} is not partitioned"
+    values = list(values)
+    if not values:
+        return empty(table) if columns is None else empty(table).select(columns)
+    col = pl.col(table.partition_by)
+    dates = [v for v in values if v is not None]
+    condition = col.is_in(dates) if dates else pl.lit(False)
+    if None in values:
+        condition = condition | col.is_null()
+    frame = scan(lake, table).filter(condition)
+    if columns is not None:
+        frame = frame.select(columns)
+    return frame.collect()
+
+
+def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Put a frame in the registry's column order and types; open-schema tables keep extras."""
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        frame = frame.with_columns(pl.lit(None).alias(c) for c in missing)
+    ordered = frame.select(
+        [pl.col(c.name).cast(c.dtype) for c in table.columns]
+        + ([pl.col(c) for c in frame.columns if c not in table.schema] if table.open_schema else [])
+    )
+    return ordered
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    return frame.to_arrow()
+
+
+def append(lake: Lake, table: Table, frame: pl.DataFrame, transactions: Sequence[tuple[str, int]] = ()) -> None:
+    """Append rows; `transactions` (app id, version) pairs let a retry detect a finished append."""
+    props = CommitProperties(app_transactions=[Transaction(a, v) for a, v in transactions])
+    write_deltalake(
+        lake.table_uri(table),
+        _arrow(conform(frame, table)),
+        mode="append",
+        partition_by=[table.partition_by] if table.partition_by else None,
+        schema_mode="merge" if table.open_schema else None,
+        storage_options=lake.delta_options,
+        commit_properties=props,
+    )
+
+
+def transaction_version(lake: Lake, table: Table, app_id: str) -> int | None:
+    delta = open_table(lake, table)
+    return None if delta is None else delta.transaction_version(app_id)
+
+
+def _partition_predicate(column: str, values: Iterable[dt.date | None]) -> str:
+    values = sorted({v for v in values if v is not None})
+    parts = []
+    if values:
+        parts.append(f"{column} IN ({', '.join(repr(v.isoformat()) for v in values)})")
+    return " OR ".join(parts) if parts else "false"
+
+
+def replace_partitions(lake: Lake, table: Table, frame: pl.DataFrame, values: Iterable[dt.date | None]) -> None:
+    """Atomically replace exactly the given partitions with `frame` (which may be empty)."""
+    assert table.partition_by
+    values = set(values)
+    column = table.partition_by
+    frame = conform(frame, table)
+    unexpected = set(frame.get_column(column).unique().to_list()) - values
+    if unexpected:
+        raise ValueError(f"{table.qualified}: rows outside the partitions being replaced: {unexpected}")
+    predicate = _partition_predicate(column, values)
+    if None in values:
+        predicate = f"({predicate}) OR {column} IS NULL" if predicate != "false" else f"{column} IS NULL"
+    if open_table(lake, table) is None and frame.is_empty():
+        frame = frame.clear()
+    write_deltalake(
+        lake.table_uri(table),
+        _arrow(frame),
+        mode="overwrite",
+        predicate=predicate if open_table(lake, table) is not None else None,
+        partition_by=[column],
+        schema_mode="merge" if table.open_schema else None,
+        storage_options=lake.delta_options,
+    )
+
+
+def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:
+    """Atomically replace the rows matching a SQL predicate with `frame`."""
+    frame = conform(frame, table)
+    exists = open_table(lake, table) is not None
+    write_deltalake(
+        lake.table_uri(table),
+        _arrow(frame),
+        mode="overwrite",
+        predicate=predicate if exists else None,
+        partition_by=[table.partition_by] if table.partition_by else None,
+        storage_options=lake.delta_options,
+    )
+
+
+def upsert(lake: Lake, table: Table, frame: pl.DataFrame) -> None:
+    """Merge on the table's keys: matching rows are updated, new rows inserted."""
+    assert table.keys, f"{table.qualified} has no keys to merge on"
+    frame = conform(frame, table)
+    delta = open_table(lake, table)
+    if delta is None:
+        write_deltalake(
+            lake.table_uri(table),
+            _arrow(frame),
+            mode="append",
+            partition_by=[table.partition_by] if table.partition_by else None,
+            storage_options=lake.delta_options,
+        )
+        return
+    on = " AND ".join(f"t.{k} = s.{k}" for k in table.keys)
+    (
+        delta.merge(_arrow(frame), predicate=on, source_alias="s", target_alias="t")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+
+def version(lake: Lake, table: Table) -> int | None:
+    delta = open_table(lake, table)
+    return None if delta is None else delta.version()

@@ -1,0 +1,117 @@
+"""Where the lake lives and how to reach it: one object built from configuration at run time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import fsspec
+
+if TYPE_CHECKING:
+    from warehouse.registry import Table
+
+DEFAULT_ROOT = "./lake"
+
+# The storage settings gridlake honours, read from the environment: the same names the AWS SDKs,
+# delta-rs and s3fs understand, so one set of variables configures every client.
+STORAGE_ENV_VARS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+    "AWS_ALLOW_HTTP",
+)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake root (a local folder or `s3://bucket/prefix`) and the options to reach it."""
+
+    root: str
+    storage_options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, root: str | None = None) -> Lake:
+        """Build from an explicit root, else GRIDLAKE_ROOT, else ./lake; storage options from env."""
+        chosen = root or os.environ.get("GRIDLAKE_ROOT") or DEFAULT_ROOT
+        options = {name: os.environ[name] for name in STORAGE_ENV_VARS if os.environ.get(name)}
+        return cls(root=_normalise_root(chosen), storage_options=options)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+    def uri(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def table_uri(self, table: Table) -> str:
+        return self.uri(table.layer, table.name)
+
+    def landing_uri(self, source: str) -> str:
+        return self.uri("landing", source)
+
+    @property
+    def delta_options(self) -> dict[str, str] | None:
+        """Options for delta-rs. S3 commits need a safe rename; the lake has one writer at a time
+        (Dagster runs are serialised per source), so unsafe rename is acceptable and documented."""
+        if not self.is_s3:
+            return None
+        options = dict(self.storage_options)
+        options.setdefault("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
+        if "AWS_ENDPOINT_URL" in options and options["AWS_ENDPOINT_URL"].startswith("http://"):
+            options.setdefault("AWS_ALLOW_HTTP", "true")
+        return options
+
+    @cached_property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        if not self.is_s3:
+            return fsspec.filesystem("file")
+        import s3fs
+
+        opts = self.storage_options
+        client_kwargs: dict[str, str] = {}
+        if opts.get("AWS_REGION"):
+            client_kwargs["region_name"] = opts["AWS_REGION"]
+        return s3fs.S3FileSystem(
+            key=opts.get("AWS_ACCESS_KEY_ID"),
+            secret=opts.get("AWS_SECRET_ACCESS_KEY"),
+            endpoint_url=opts.get("AWS_ENDPOINT_URL"),
+            client_kwargs=client_kwargs,
+            # Listings must see files dropped after the first look.
+            use_listings_cache=False,
+        )
+
+    def fs_path(self, uri: str) -> str:
+        """The path form fsspec wants: bucket/key for S3, an absolute path locally."""
+        return uri.removeprefix("s3://") if self.is_s3 else uri
+
+    @property
+    def local_state_dir(self) -> Path:
+        """A local folder for artefacts that must live on a disk (DuckDB file, GX Data Docs).
+        Local lakes keep them inside the lake; S3 lakes keep them in GRIDLAKE_STATE or ./.gridlake."""
+        if not self.is_s3:
+            path = Path(self.root) / "_state"
+        else:
+            base = Path(os.environ.get("GRIDLAKE_STATE", ".gridlake"))
+            path = base / self.root.removeprefix("s3://").replace("/", "_")
+        path.mkdir(parents=True, exist_ok=True)
+        return path.resolve()
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.local_state_dir / "gridlake.duckdb"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.local_state_dir / "data_docs"
+
+
+def _normalise_root(root: str) -> str:
+    if root.startswith("s3://"):
+        return root.rstrip("/")
+    if "://" in root:
+        raise ValueError(f"unsupported lake root {root!r}: use a local folder or s3://bucket/prefix")
+    return str(Path(root).expanduser().resolve())

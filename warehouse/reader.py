@@ -1,0 +1,241 @@
+"""Turn a landed file into frames of raw text: CSV, JSON (object, array or newline-delimited),
+each optionally gzip-compressed. Every field becomes a String column holding the text as sent
+(nested JSON as compact JSON text), so bronze never loses or reinterprets a value.
+
+Large CSV and NDJSON files are read in chunks cut at line boundaries, so memory stays bounded by
+the chunk size rather than the file size. A JSON array or a single pretty-printed object is read
+whole (producers that send large volumes send NDJSON or CSV).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import polars as pl
+
+CHUNK_BYTES = 64 << 20
+JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
+CSV_SUFFIXES = (".csv", ".txt")
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read; the message names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Chunk:
+    frame: pl.DataFrame  # all String columns plus _row_number
+    first_row: int
+
+
+def read_file(stream: IO[bytes], path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """Yield the file's records in chunks; raise FileRejected if any part is unreadable.
+
+    Callers must not commit anything before the generator is exhausted without error if they
+    want all-or-nothing landing; `land` commits per chunk with resumable transaction ids."""
+    raw = _decompressed(stream, path)
+    head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
+    kind = _kind(path, head)
+    if kind == "csv":
+        yield from _read_csv(raw, path, chunk_bytes)
+    else:
+        yield from _read_json(raw, path, chunk_bytes)
+
+
+def _decompressed(stream: IO[bytes], path: str) -> io.BufferedReader:
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return io.BufferedReader(gzip.GzipFile(fileobj=buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+    if path.endswith(".gz"):
+        raise FileRejected(path, "named .gz but is not gzip-compressed")
+    return buffered
+
+
+def _kind(path: str, head: bytes) -> str:
+    name = path.lower().removesuffix(".gz")
+    if name.endswith(JSON_SUFFIXES):
+        return "json"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    return "json" if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") else "csv"
+
+
+def _chunks(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines, validated as UTF-8, with the 1-based line number they start at."""
+    carry = b""
+    line = 1
+    first = True
+    while True:
+        block = raw.read(chunk_bytes)
+        if not block:
+            break
+        block = carry + block
+        if first:
+            block = block.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            carry = block
+            continue
+        body, carry = block[: cut + 1], block[cut + 1 :]
+        _check_utf8(body, path, line)
+        yield body, line
+        line += body.count(b"\n")
+    if carry:
+        if first:
+            carry = carry.removeprefix(b"\xef\xbb\xbf")
+        _check_utf8(carry, path, line)
+        yield carry, line
+
+
+def _check_utf8(body: bytes, path: str, first_line: int) -> None:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = first_line + body.count(b"\n", 0, err.start)
+        raise FileRejected(
+            path, f"line {line}: bytes are not valid UTF-8 ({err.reason} at byte {err.start} of the block)"
+        ) from None
+
+
+def _read_csv(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
+    header: bytes | None = None
+    next_row = 0
+    seen_any = False
+    for body, first_line in _chunks(raw, path, chunk_bytes):
+        if header is None:
+            stripped = body.lstrip(b"\r\n")
+            if not stripped.strip():
+                continue
+            end = stripped.find(b"\n")
+            header = stripped[: end + 1] if end >= 0 else stripped + b"\n"
+            body = stripped[len(header) :]
+            first_line += 1
+        seen_any = True
+        if not body.strip():
+            continue
+        try:
+            frame = pl.read_csv(header + body, infer_schema=False, raise_if_empty=False)
+        except Exception as err:
+            raise FileRejected(path, f"malformed CSV near line {first_line}: {_first_line(err)}") from None
+        yield _numbered(frame, next_row)
+        next_row += frame.height
+    if not seen_any:
+        raise FileRejected(path, "file is empty")
+    if next_row == 0:
+        yield _numbered(pl.read_csv(header or b"", infer_schema=False, raise_if_empty=False), 0)
+
+
+def _read_json(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
+    first_block = raw.peek(1 << 16)
+    text_start = first_block.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text_start and not raw.read(1):
+        raise FileRejected(path, "file is empty")
+    if text_start[:1] == b"[" or not _first_line_is_object(first_block):
+        yield _whole_json(raw.read(), path)
+        return
+    next_row = 0
+    for body, first_line in _chunks(raw, path, chunk_bytes):
+        frame = _ndjson_block(body, path, first_line)
+        yield _numbered(frame, next_row)
+        next_row += frame.height
+
+
+def _first_line_is_object(block: bytes) -> bool:
+    line = block.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _whole_json(data: bytes, path: str) -> Chunk:
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    _check_utf8(data, path, 1)
+    if not data.strip():
+        raise FileRejected(path, "file is empty")
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as err:
+        raise FileRejected(path, f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    records = doc if isinstance(doc, list) else [doc]
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise FileRejected(path, f"record {i} is a JSON {type(rec).__name__}, not an object")
+    return _numbered(records_frame(records), 0)
+
+
+def _ndjson_block(body: bytes, path: str, first_line: int) -> pl.DataFrame:
+    lines = [ln for ln in body.split(b"\n")]
+    sample = [ln for ln in lines[:1000] if ln.strip()]
+    keys: dict[str, None] = {}
+    for i, ln in enumerate(sample):
+        rec = _parse_line(ln, path, first_line + i)
+        keys.update(dict.fromkeys(rec))
+    if not keys:
+        return pl.DataFrame()
+    try:
+        frame = pl.read_ndjson(body, schema={k: pl.String for k in keys})
+    except Exception:
+        return _ndjson_exact(lines, path, first_line)
+    # The fast path reads only the sampled keys. Count `":` key markers in the raw text and in
+    # what was read: any difference (a key first seen later, an explicit null) means the exact
+    # path must be used, so no field is ever dropped silently.
+    raw_markers = body.count(b'":')
+    read_markers = sum(frame.get_column(c).count() for c in frame.columns) + sum(
+        int(frame.get_column(c).str.count_matches('":', literal=True).sum() or 0) for c in frame.columns
+    )
+    if raw_markers != read_markers:
+        return _ndjson_exact(lines, path, first_line)
+    return frame
+
+
+def _ndjson_exact(lines: list[bytes], path: str, first_line: int) -> pl.DataFrame:
+    records = [_parse_line(ln, path, first_line + i) for i, ln in enumerate(lines) if ln.strip()]
+    return records_frame(records)
+
+
+def _parse_line(line: bytes, path: str, line_no: int) -> dict[str, Any]:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise FileRejected(path, f"line {line_no}: not valid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(rec, dict):
+        raise FileRejected(path, f"line {line_no}: a JSON {type(rec).__name__}, not an object")
+    return rec
+
+
+def as_text(value: Any) -> str | None:
+    """The raw text of a JSON value: strings verbatim, everything else as compact JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    columns: dict[str, None] = {}
+    for rec in records:
+        columns.update(dict.fromkeys(rec))
+    return pl.DataFrame(
+        {c: [as_text(rec.get(c)) for rec in records] for c in columns},
+        schema={c: pl.String for c in columns},
+    )
+
+
+def _numbered(frame: pl.DataFrame, first_row: int) -> Chunk:
+    frame = frame.with_row_index("_row_number", offset=first_row).with_columns(pl.col("_row_number").cast(pl.Int64))
+    return Chunk(frame=frame, first_row=first_row)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

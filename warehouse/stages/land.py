@@ -1,0 +1,173 @@
+"""Land: new files in landing/<source>/ become bronze rows and one ingest-log row each.
+
+Idempotent: a file is recognised by its content hash, so re-dropping it (under any name)
+lands nothing; every bronze append carries a Delta transaction id (source:hash, chunk number),
+so a run killed midway resumes without duplicating a chunk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+from deltalake import DeltaTable
+
+from warehouse import delta
+from warehouse.datasets import Dataset
+from warehouse.lake import Lake
+from warehouse.reader import FileRejected, read_file
+from warehouse.registry import table
+
+INGEST_LOG = table("ops.ingest_log")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: str  # full URI
+    size: int
+    modified: float
+
+
+@dataclass
+class LandReport:
+    source: str
+    landed: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+
+    @property
+    def event_dates(self) -> set[dt.date | None]:
+        return {d for row in self.landed for d in (row["event_dates"] or [])}
+
+    @property
+    def rows(self) -> int:
+        return sum(row["rows_read"] for row in self.landed)
+
+
+def list_landing(lake: Lake, source: str) -> list[LandingFile]:
+    base = lake.fs_path(lake.landing_uri(source))
+    if not lake.fs.exists(base):
+        return []
+    files = []
+    for path, info in sorted(lake.fs.find(base, detail=True).items()):
+        if info.get("type") == "directory" or path.rsplit("/", 1)[-1].startswith("."):
+            continue
+        modified = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+        if isinstance(modified, dt.datetime):
+            modified = modified.timestamp()
+        uri = f"s3://{path}" if lake.is_s3 else path
+        files.append(LandingFile(uri, int(info.get("size") or 0), float(modified)))
+    return files
+
+
+def file_hash(lake: Lake, path: str) -> str:
+    digest = hashlib.sha256()
+    with lake.fs.open(lake.fs_path(path), "rb") as f:
+        while block := f.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_log(lake: Lake, source: str | None = None) -> pl.DataFrame:
+    frame = delta.scan(lake, INGEST_LOG)
+    if source is not None:
+        frame = frame.filter(pl.col("source") == source)
+    return frame.collect()
+
+
+def pending_files(lake: Lake, ds: Dataset, files: Iterable[LandingFile] | None = None) -> list[LandingFile]:
+    """Files whose (path, size, mtime) the log has not seen; hashing decides the rest."""
+    log = ingest_log(lake, ds.source)
+    seen = set(zip(log["path"].to_list(), log["size_bytes"].to_list(), log["modified_at"].to_list(), strict=True))
+    listed = list_landing(lake, ds.source) if files is None else list(files)
+    return [f for f in listed if (f.path, f.size, _mtime(f.modified)) not in seen]
+
+
+def _mtime(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(microsecond=int(ts * 1e6) % 1_000_000)
+
+
+def land(
+    lake: Lake, ds: Dataset, run_id: str, files: Iterable[LandingFile] | None = None, now: dt.datetime | None = None
+) -> LandReport:
+    now = now or dt.datetime.now(dt.UTC)
+    report = LandReport(ds.source)
+    log = ingest_log(lake, ds.source)
+    known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
+    rows: list[dict] = []
+    for f in pending_files(lake, ds, files):
+        digest = file_hash(lake, f.path)
+        base = {
+            "source": ds.source,
+            "path": f.path,
+            "file_hash": digest,
+            "size_bytes": f.size,
+            "modified_at": _mtime(f.modified),
+            "run_id": run_id,
+            "landed_at": now,
+        }
+        if digest in known:
+            row = {**base, "status": "duplicate", "error": f"same content as {known[digest]}", "rows_read": 0}
+            report.duplicates.append(row)
+        else:
+            row = _land_file(lake, ds, f, digest, run_id, now, base)
+            (report.failed if row["status"] == "failed" else report.landed).append(row)
+            known.setdefault(digest, f.path)
+        rows.append(row)
+    if rows:
+        delta.upsert(lake, INGEST_LOG, pl.DataFrame(rows, schema_overrides=INGEST_LOG.schema, strict=False))
+    return report
+
+
+def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str, now: dt.datetime, base: dict) -> dict:
+    app_id = f"{ds.source}:{digest}"
+    done = delta.transaction_version(lake, ds.bronze, app_id) or 0
+    rows_read = 0
+    dates: set[dt.date | None] = set()
+    chunk_no = 0
+    try:
+        with lake.fs.open(lake.fs_path(f.path), "rb") as stream:
+            for chunk in read_file(stream, f.path):
+                chunk_no += 1
+                frame = chunk.frame
+                if chunk_no == 1:
+                    _require_fields(frame, ds, f.path)
+                frame = frame.with_columns(
+                    _source_file=pl.lit(f.path),
+                    _file_hash=pl.lit(digest),
+                    _ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
+                    _run_id=pl.lit(run_id),
+                    _event_date=ds.event_date(),
+                )
+                rows_read += frame.height
+                dates.update(frame.get_column("_event_date").unique().to_list())
+                if chunk_no > done and frame.height:
+                    delta.append(lake, ds.bronze, frame, transactions=[(app_id, chunk_no)])
+    except FileRejected as err:
+        if chunk_no > 1 or done:
+            _roll_back(lake, ds, digest)
+        return {**base, "status": "failed", "error": str(err), "rows_read": 0}
+    return {
+        **base,
+        "status": "landed",
+        "error": None,
+        "rows_read": rows_read,
+        # Null (unparseable) first, so the list sorts; it still marks the null partition.
+        "event_dates": ([None] if None in dates else []) + sorted(d for d in dates if d is not None),
+    }
+
+
+def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
+    missing = [c for c in ds.required_fields if c not in frame.columns]
+    if missing:
+        found = ", ".join(c for c in frame.columns if c != "_row_number") or "none"
+        raise FileRejected(path, f"missing required column(s) {', '.join(missing)} (found: {found})")
+
+
+def _roll_back(lake: Lake, ds: Dataset, digest: str) -> None:
+    """A file that fails after some chunks were committed is removed again: never half-landed.
+    The removed rows stay in the table's history (time travel), like any Delta delete."""
+    table_ = DeltaTable(lake.table_uri(ds.bronze), storage_options=lake.delta_options)
+    table_.delete(f"_file_hash = '{digest}'")
