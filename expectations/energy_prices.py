@@ -1,0 +1,41 @@
+"""Suite for energy market prices per interval.
+
+Expects typed columns computed in Polars before validation: interval_start /
+interval_end (Datetime UTC, null when unparseable), price_per_kwh (Float64, null
+when not numeric, may be NaN/inf), interval_seconds, interval_whole_minutes and
+conflicting_duplicate. Negative prices are valid (oversupply).
+"""
+
+from __future__ import annotations
+
+from expectations.spec import (
+    Suite,
+    interval_row_rules,
+    no_conflicting_duplicate_rule,
+    required_columns_rule,
+    value_row_rules,
+)
+
+PRICE_PER_KWH_MIN = -20
+PRICE_PER_KWH_MAX = 20
+
+COLUMNS = (
+    "interval_start",
+    "interval_end",
+    "price_per_kwh",
+    "interval_seconds",
+    "interval_whole_minutes",
+    "conflicting_duplicate",
+)
+
+SUITE = Suite(
+    name="energy_prices",
+    row_rules=(
+        *interval_row_rules(),
+        *value_row_rules(
+            "price_per_kwh", "price", PRICE_PER_KWH_MIN, PRICE_PER_KWH_MAX, "per kWh"
+        ),
+        no_conflicting_duplicate_rule(),
+    ),
+    dataset_rules=(required_columns_rule(COLUMNS),),
+)

@@ -1,0 +1,419 @@
+"""Validate a Polars frame against a ``Suite`` with Great Expectations.
+
+One GX run per batch evaluates every rule; the row rules' unexpected indexes
+(``result_format`` COMPLETE on a pandas frame with a RangeIndex) are turned into a
+per-row list of failed rule names, which decides quarantine.
+
+Costs worth knowing:
+
+* Creating a GX context and building expectation suites is slow, so both are
+  cached per process (``_GxRuntime``); suites are compiled once per ``Suite``
+  object.
+* GX always materialises the full unexpected-value list for COMPLETE. Counting
+  the most common values in it is pure Python, so ``exclude_unexpected_values``
+  turns that off and the runner attaches a short sample of values itself.
+* The full index lists are dropped from the returned GX result once read, so the
+  result stays small enough to persist and render in Data Docs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+import polars as pl
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.metadata_types import FailureSeverity
+from great_expectations.validator.v1_validator import Validator
+from great_expectations.validator.validation_statistics import (
+    calc_validation_statistics,
+)
+
+from expectations.spec import (
+    QUARANTINED_COLUMN,
+    DatasetRule,
+    RowRule,
+    Suite,
+    uses_quarantine_column,
+)
+
+# Sample size kept in results (and shown in Data Docs) per failing rule.
+PARTIAL_UNEXPECTED_COUNT = 20
+
+_META_KEY = "gridlake"
+
+_ROW_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+    "exclude_unexpected_values": True,
+    # The query is the full index list rendered into a string: pure cost here.
+    "return_unexpected_index_query": False,
+}
+_SUMMARY_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+    "return_unexpected_index_query": False,
+}
+# Keys that hold one entry per unexpected row; removed after use.
+_UNBOUNDED_RESULT_KEYS = (
+    "unexpected_index_list",
+    "unexpected_list",
+    "unexpected_index_query",
+)
+
+FAILED_RULES_DTYPE = pl.List(pl.String)
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    name: str
+    kind: Literal["row", "dataset"]
+    success: bool
+    # Rows (element_count) the expectation looked at; batch row count when GX
+    # reports no element count (table-level expectations).
+    evaluated: int
+    # None when the expectation does not count rows (e.g. a column-set check).
+    unexpected: int | None
+    # As GX reports it: percent of non-missing values, None on an empty batch.
+    unexpected_percent: float | None
+    blocking: bool
+    description: str
+    # GX's observed value for aggregate expectations (e.g. the column list).
+    observed_value: Any = None
+    # Set when GX raised while evaluating the rule. Such a row rule fails closed:
+    # every row is marked as failing it.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    suite: Suite
+    # List(String), one entry per input row in input order: the row rules the row failed.
+    failed_rules: pl.Series
+    rules: list[RuleOutcome]
+    result: ExpectationSuiteValidationResult
+
+    @property
+    def passed_mask(self) -> pl.Series:
+        return (self.failed_rules.list.len() == 0).alias("passed")
+
+    @property
+    def quarantined_count(self) -> int:
+        return int((self.failed_rules.list.len() > 0).sum())
+
+    @property
+    def blocking_failures(self) -> list[str]:
+        return [r.name for r in self.rules if r.kind == "dataset" and r.blocking and not r.success]
+
+    def outcome(self, name: str) -> RuleOutcome:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class _CompiledSuite:
+    suite: Suite
+    # Row rules plus the dataset rules that only need the input columns.
+    main: gx.ExpectationSuite
+    # Dataset rules on the quarantine flag; they need the row verdicts first.
+    late: gx.ExpectationSuite | None
+
+
+class _GxRuntime:
+    """Process-wide GX context, batch definition and compiled suites."""
+
+    def __init__(self) -> None:
+        context = gx.get_context(mode="ephemeral")
+        # tqdm bars per validation are noise in pipeline logs.
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = context.data_sources.add_pandas(name="gridlake_frames")
+        asset = source.add_dataframe_asset(name="frame")
+        self.context = context
+        self.batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_frame")
+        self._compiled: dict[int, _CompiledSuite] = {}
+        self._lock = threading.Lock()
+
+    def compiled(self, suite: Suite) -> _CompiledSuite:
+        # Keyed by identity; the entry holds the Suite so its id cannot be reused.
+        entry = self._compiled.get(id(suite))
+        if entry is None or entry.suite is not suite:
+            with self._lock:
+                entry = self._compiled.get(id(suite))
+                if entry is None or entry.suite is not suite:
+                    entry = _compile(suite)
+                    self._compiled[id(suite)] = entry
+        return entry
+
+    def validate(
+        self,
+        frame: pd.DataFrame,
+        suite: gx.ExpectationSuite,
+        result_format: dict[str, Any],
+    ) -> ExpectationSuiteValidationResult:
+        # Same path as ValidationDefinition.run, without storing the result in the
+        # context. Batch.validate would load the batch a second time, and each load
+        # fingerprints (hashes) the whole frame.
+        validator = Validator(
+            batch_definition=self.batch_definition,
+            batch_parameters={"dataframe": frame},
+            result_format=result_format,
+        )
+        return validator.validate_expectation_suite(suite)
+
+
+_runtime: _GxRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def _get_runtime() -> _GxRuntime:
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = _GxRuntime()
+    return _runtime
+
+
+def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
+    """A fresh GX suite holding every rule (row and dataset) of ``suite``.
+
+    Each expectation is a copy annotated with the rule name, kind and description,
+    so Data Docs show the rule names and the Suite's own objects stay untouched.
+    """
+    return gx.ExpectationSuite(
+        name=suite.name,
+        expectations=[_annotated_copy(rule) for rule in suite.rules],
+        meta={_META_KEY: {"row_rules": list(suite.row_rule_names)}},
+    )
+
+
+def validate(frame: pl.DataFrame, suite: Suite) -> Validation:
+    runtime = _get_runtime()
+    compiled = runtime.compiled(suite)
+    if QUARANTINED_COLUMN in frame.columns:
+        raise ValueError(f"column {QUARANTINED_COLUMN!r} is reserved for the runner")
+
+    height = frame.height
+    pdf = frame.to_pandas()
+    main = runtime.validate(pdf, compiled.main, _ROW_RESULT_FORMAT)
+
+    masks = {name: np.zeros(height, dtype=np.bool_) for name in suite.row_rule_names}
+    outcomes: dict[str, RuleOutcome] = {}
+    for res in main.results:
+        rule = _rule_of(res, suite)
+        if isinstance(rule, RowRule):
+            outcomes[rule.name] = _row_outcome(res, rule, pdf, masks[rule.name])
+        else:
+            outcomes[rule.name] = _dataset_outcome(res, rule, height)
+        _drop_unbounded(res)
+
+    results = list(main.results)
+    if compiled.late is not None:
+        quarantined = np.zeros(height, dtype=np.bool_)
+        for mask in masks.values():
+            quarantined |= mask
+        # Only the flag column: GX fingerprints every frame it loads.
+        flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined})
+        late = runtime.validate(flags, compiled.late, _SUMMARY_RESULT_FORMAT)
+        for res in late.results:
+            rule = _rule_of(res, suite)
+            outcomes[rule.name] = _dataset_outcome(res, rule, height)
+            _drop_unbounded(res)
+        results.extend(late.results)
+
+    missing = [r.name for r in suite.rules if r.name not in outcomes]
+    if missing:
+        raise RuntimeError(f"GX returned no result for rules {missing} of suite {suite.name!r}")
+
+    return Validation(
+        suite=suite,
+        failed_rules=_failed_rules_series(list(masks.values()), suite.row_rule_names),
+        rules=[outcomes[r.name] for r in suite.rules],
+        result=_combined_result(main, results),
+    )
+
+
+def _compile(suite: Suite) -> _CompiledSuite:
+    late_rules = [r for r in suite.dataset_rules if uses_quarantine_column(r.expectation)]
+    late_names = {r.name for r in late_rules}
+    main_rules = [r for r in suite.rules if r.name not in late_names]
+    main = gx.ExpectationSuite(name=suite.name, expectations=[_annotated_copy(r) for r in main_rules])
+    late = (
+        gx.ExpectationSuite(name=suite.name, expectations=[_annotated_copy(r) for r in late_rules])
+        if late_rules
+        else None
+    )
+    return _CompiledSuite(suite=suite, main=main, late=late)
+
+
+def _annotated_copy(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
+    kind = "row" if isinstance(rule, RowRule) else "dataset"
+    blocking = True if isinstance(rule, RowRule) else rule.blocking
+    meta = dict(rule.expectation.meta or {})
+    meta[_META_KEY] = {"rule": rule.name, "kind": kind, "blocking": blocking}
+    # A suite adopts the expectation object it is given (sets id, save hooks), so
+    # each GX suite gets its own copy.
+    return rule.expectation.copy(
+        deep=True,
+        update={
+            "id": None,
+            "meta": meta,
+            "notes": f"**{rule.name}** ({kind} rule): {rule.description}",
+            "severity": FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING,
+        },
+    )
+
+
+def _rule_of(res: ExpectationValidationResult, suite: Suite) -> RowRule | DatasetRule:
+    meta = (res.expectation_config.meta or {}).get(_META_KEY) or {}
+    name = meta.get("rule")
+    for rule in suite.rules:
+        if rule.name == name:
+            return rule
+    raise RuntimeError(f"GX result for an unknown rule {name!r} in suite {suite.name!r}")
+
+
+def _row_outcome(
+    res: ExpectationValidationResult,
+    rule: RowRule,
+    pdf: pd.DataFrame,
+    failed: np.ndarray,
+) -> RuleOutcome:
+    """Summarise a row rule and set ``failed`` (this rule's row mask) in place."""
+    height = len(pdf)
+    error = _exception_message(res.exception_info)
+    if error is not None:
+        failed[:] = True
+        return RuleOutcome(
+            name=rule.name,
+            kind="row",
+            success=False,
+            evaluated=height,
+            unexpected=height,
+            unexpected_percent=100.0 if height else None,
+            blocking=True,
+            description=rule.description,
+            error=error,
+        )
+
+    result = res.result
+    indexes = np.asarray(result.get("unexpected_index_list") or (), dtype=np.int64)
+    unexpected = int(result.get("unexpected_count") or 0)
+    if len(indexes) != unexpected:
+        raise RuntimeError(
+            f"rule {rule.name!r}: GX reported {unexpected} unexpected rows but listed {len(indexes)} indexes"
+        )
+    failed[indexes] = True
+    if unexpected:
+        _attach_sample(result, rule, pdf, indexes)
+    return RuleOutcome(
+        name=rule.name,
+        kind="row",
+        success=bool(res.success),
+        evaluated=int(result.get("element_count", height)),
+        unexpected=unexpected,
+        unexpected_percent=result.get("unexpected_percent"),
+        blocking=True,
+        description=rule.description,
+    )
+
+
+def _dataset_outcome(res: ExpectationValidationResult, rule: RowRule | DatasetRule, height: int) -> RuleOutcome:
+    assert isinstance(rule, DatasetRule)
+    result = res.result or {}
+    unexpected = result.get("unexpected_count")
+    return RuleOutcome(
+        name=rule.name,
+        kind="dataset",
+        success=bool(res.success),
+        evaluated=int(result.get("element_count", height)),
+        unexpected=None if unexpected is None else int(unexpected),
+        unexpected_percent=result.get("unexpected_percent"),
+        blocking=rule.blocking,
+        description=rule.description,
+        observed_value=result.get("observed_value"),
+        error=_exception_message(res.exception_info),
+    )
+
+
+def _attach_sample(result: dict[str, Any], rule: RowRule, pdf: pd.DataFrame, indexes: np.ndarray) -> None:
+    """Put a few failing values back for Data Docs (GX left them out, see module doc)."""
+    column = rule.expectation.configuration.kwargs.get("column")
+    if column is None or column not in pdf.columns:
+        return
+    sample = pdf[column].iloc[indexes[:PARTIAL_UNEXPECTED_COUNT]]
+    result["partial_unexpected_list"] = [None if pd.isna(v) else v for v in sample.tolist()]
+
+
+def _drop_unbounded(res: ExpectationValidationResult) -> None:
+    if res.result:
+        for key in _UNBOUNDED_RESULT_KEYS:
+            res.result.pop(key, None)
+
+
+def _exception_message(info: Mapping[str, Any] | None) -> str | None:
+    """GX nests exception info either flat or keyed by metric; find any raised one."""
+
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, Mapping):
+            if node.get("raised_exception"):
+                yield str(node.get("exception_message") or "GX raised an exception")
+            for value in node.values():
+                yield from walk(value)
+
+    messages = list(dict.fromkeys(walk(info)))
+    return "; ".join(messages) if messages else None
+
+
+def _failed_rules_series(masks: list[np.ndarray], names: tuple[str, ...]) -> pl.Series:
+    """Build the List(String) column from one boolean mask per row rule.
+
+    Each row's failures are packed into a bit pattern; only the distinct patterns
+    (few in practice) get a Python list, and every row gathers its pattern's list.
+    Linear in rows x rules however many rows fail; an index-by-index or per-row
+    Python approach is what makes mass failures slow.
+    """
+    height = len(masks[0]) if masks else 0
+    if height == 0:
+        return pl.Series("failed_rules", [], dtype=FAILED_RULES_DTYPE)
+    bits = np.zeros(height, dtype=np.uint64)
+    for k, mask in enumerate(masks):
+        bits |= mask.astype(np.uint64) << np.uint64(k)
+    patterns = np.sort(pl.Series(bits).unique().to_numpy())
+    lists = [[name for k, name in enumerate(names) if (pattern >> k) & 1] for pattern in patterns.tolist()]
+    codes = np.searchsorted(patterns, bits).astype(np.uint32)
+    lookup = pl.Series("failed_rules", lists, dtype=FAILED_RULES_DTYPE)
+    return lookup.gather(pl.Series(codes))
+
+
+def _combined_result(
+    main: ExpectationSuiteValidationResult, results: list[ExpectationValidationResult]
+) -> ExpectationSuiteValidationResult:
+    if len(results) == len(main.results):
+        return main
+    stats = calc_validation_statistics(results)
+    return ExpectationSuiteValidationResult(
+        success=stats.success,
+        results=results,
+        suite_name=main.suite_name,
+        suite_parameters=main.suite_parameters,
+        statistics={
+            "evaluated_expectations": stats.evaluated_expectations,
+            "successful_expectations": stats.successful_expectations,
+            "unsuccessful_expectations": stats.unsuccessful_expectations,
+            "success_percent": stats.success_percent,
+        },
+        meta=main.meta,
+        batch_id=main.batch_id,
+    )

@@ -1,0 +1,155 @@
+"""The `gridlake` command line."""
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import click
+import polars as pl
+
+from warehouse.lake import Lake
+
+lake_option = click.option(
+    "--lake", "lake_root", default=None, envvar="GRIDLAKE_ROOT", help="Lake root: a folder or s3://bucket/prefix."
+)
+
+
+@click.group()
+def main() -> None:
+    """gridlake: energy and market time series, from file drops to queryable tables."""
+
+
+def _write(lake: Lake, files, total: int, label: str) -> int:  # noqa: ANN001
+    count = 0
+    with click.progressbar(files, length=total, label=label) as bar:
+        for relative, data in bar:
+            uri = lake.uri("landing", relative)
+            path = lake.fs_path(uri)
+            lake.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            with lake.fs.open(path, "wb") as f:
+                f.write(data)
+            count += 1
+    return count
+
+
+@main.group()
+def generate() -> None:
+    """Write realistic sample files into the lake's landing folders."""
+
+
+@generate.command("usage")
+@lake_option
+@click.option("--customers", default=100, show_default=True)
+@click.option("--start", default="2020-08-05", show_default=True, help="First day (UTC).")
+@click.option("--days", default=1, show_default=True)
+@click.option("--per", type=click.Choice(["interval", "hour", "day"]), default="hour", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
+@click.option("--gzip/--no-gzip", default=False)
+@click.option("--seed", default=0)
+def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) -> None:  # noqa: ANN001
+    """5-minute meter usage, one file per interval, hour or day."""
+    from warehouse.generate.usage import count_files, generate_usage
+
+    lake = Lake.from_env(lake_root)
+    args = {"customers": customers, "start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt}
+    args |= {"gzip": gzip, "seed": seed}
+    n = _write(lake, generate_usage(**args), count_files(**args), "usage files")
+    click.echo(f"wrote {n} files to {lake.landing_uri('customer_usage')}")
+
+
+@generate.command("prices")
+@lake_option
+@click.option("--start", default="2020-08-05", show_default=True)
+@click.option("--days", default=1, show_default=True)
+@click.option("--per", type=click.Choice(["interval", "hour", "day"]), default="day", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
+@click.option("--gzip/--no-gzip", default=False)
+@click.option("--seed", default=0)
+def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:  # noqa: ANN001
+    """5-minute energy prices."""
+    from warehouse.generate.prices import count_files, generate_prices
+
+    lake = Lake.from_env(lake_root)
+    args = {"start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt, "gzip": gzip, "seed": seed}
+    n = _write(lake, generate_prices(**args), count_files(**args), "price files")
+    click.echo(f"wrote {n} files to {lake.landing_uri('energy_prices')}")
+
+
+@main.command()
+@lake_option
+def run(lake_root: str | None) -> None:
+    """Do all pending work: land, validate, transform, publish. Exit 1 if anything failed."""
+    from orchestration.run import run_pending
+
+    summary = run_pending(lake_root)
+    _report(summary)
+
+
+def _report(summary) -> None:  # noqa: ANN001
+    for label, ok in summary.runs:
+        click.echo(f"{'ok    ' if ok else 'FAILED'} {label}")
+    for error in summary.failed_files:
+        click.echo(f"FAILED file {error}", err=True)
+    if not summary.ok:
+        sys.exit(1)
+
+
+@main.command()
+@lake_option
+@click.option("--start", required=True, help="First date, YYYY-MM-DD.")
+@click.option("--end", required=True, help="Last date, YYYY-MM-DD (inclusive).")
+def backfill(lake_root: str | None, start: str, end: str) -> None:
+    """Re-validate bronze and rebuild silver and gold for a date range."""
+    from orchestration.run import backfill as do_backfill
+
+    _report(do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root))
+
+
+@main.command()
+@lake_option
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def sql(lake_root: str | None, query: str, fmt: str) -> None:
+    """Run a read-only SQL query against the lake's DuckDB catalog."""
+    from warehouse import catalog
+
+    frame = catalog.query(Lake.from_env(lake_root), query)
+    _print(frame, fmt)
+
+
+def _print(frame: pl.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        click.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(frame.write_json())
+    else:
+        with pl.Config(
+            tbl_rows=100, tbl_cols=50, fmt_str_lengths=60, tbl_width_chars=200, tbl_hide_dataframe_shape=True
+        ):
+            click.echo(frame)
+
+
+@main.command()
+@lake_option
+def tables(lake_root: str | None) -> None:
+    """List every table with its row count and Delta version."""
+    from warehouse import catalog
+
+    _print(catalog.table_stats(Lake.from_env(lake_root)), "table")
+
+
+@main.command()
+@lake_option
+@click.option("--customers", default=50, show_default=True)
+@click.option("--days", default=2, show_default=True)
+def demo(lake_root: str | None, customers: int, days: int) -> None:
+    """Generate sample data, run every pipeline, and print a few gold rows."""
+    from orchestration.demo import run_demo
+
+    run_demo(Lake.from_env(lake_root), customers=customers, days=days)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
+    main()

@@ -1,0 +1,109 @@
+"""Publish the lake to DuckDB: a database file with one schema per layer and one view per
+registry table over its Delta table (delta_scan), commented from the registry. Views read the
+latest Delta version at query time, so publishing is needed only when tables appear."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+import duckdb_extension_delta
+import duckdb_extension_httpfs
+import polars as pl
+
+from warehouse import delta
+from warehouse.lake import Lake
+from warehouse.registry import LAYERS, TABLES, Table
+
+
+def _extension(package: object) -> str:
+    # The extensions ship inside PyPI wheels; nothing is downloaded at run time.
+    return str(next(Path(package.__file__).parent.rglob("*.duckdb_extension")))  # type: ignore[attr-defined]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def prepare_connection(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    con.execute(f"LOAD {_quote(_extension(duckdb_extension_delta))}")
+    if lake.is_s3:
+        con.execute(f"LOAD {_quote(_extension(duckdb_extension_httpfs))}")
+        con.execute(s3_secret_sql(lake))
+
+
+def s3_secret_sql(lake: Lake) -> str:
+    """A session secret built from the same storage options the writers use."""
+    opts = lake.storage_options
+    parts = ["TYPE s3", "URL_STYLE 'path'"]
+    if opts.get("AWS_ACCESS_KEY_ID"):
+        parts.append(f"KEY_ID {_quote(opts['AWS_ACCESS_KEY_ID'])}")
+    if opts.get("AWS_SECRET_ACCESS_KEY"):
+        parts.append(f"SECRET {_quote(opts['AWS_SECRET_ACCESS_KEY'])}")
+    parts.append(f"REGION {_quote(opts.get('AWS_REGION', 'us-east-1'))}")
+    if opts.get("AWS_ENDPOINT_URL"):
+        url = urlparse(opts["AWS_ENDPOINT_URL"])
+        parts.append(f"ENDPOINT {_quote(url.netloc)}")
+        parts.append(f"USE_SSL {'true' if url.scheme == 'https' else 'false'}")
+    return f"CREATE OR REPLACE SECRET gridlake_s3 ({', '.join(parts)})"
+
+
+def publish(lake: Lake) -> list[str]:
+    """(Re)create the views of every existing table; returns the qualified names published."""
+    published = []
+    with duckdb.connect(str(lake.duckdb_path)) as con:
+        prepare_connection(con, lake)
+        for layer in LAYERS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        for t in TABLES.values():
+            if delta.open_table(lake, t) is None:
+                continue
+            _create_view(con, lake, t)
+            published.append(t.qualified)
+    return published
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, lake: Lake, t: Table) -> None:
+    con.execute(f"CREATE OR REPLACE VIEW {t.qualified} AS SELECT * FROM delta_scan({_quote(lake.table_uri(t))})")
+    con.execute(f"COMMENT ON VIEW {t.qualified} IS {_quote(t.description)}")
+    present = {row[0] for row in con.execute(f"DESCRIBE {t.qualified}").fetchall()}
+    for c in t.columns:
+        if c.name in present:
+            con.execute(f"COMMENT ON COLUMN {t.qualified}.{c.name} IS {_quote(c.description)}")
+
+
+@contextmanager
+def read_only(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not lake.duckdb_path.exists():
+        publish(lake)
+    con = duckdb.connect(str(lake.duckdb_path), read_only=True)
+    try:
+        prepare_connection(con, lake)
+        yield con
+    finally:
+        con.close()
+
+
+def query(lake: Lake, sql: str) -> pl.DataFrame:
+    with read_only(lake) as con:
+        return con.sql(sql).pl()
+
+
+def table_stats(lake: Lake) -> pl.DataFrame:
+    """Every registry table with its Delta version, row count (from the log) and last commit."""
+    rows = []
+    for t in TABLES.values():
+        table_ = delta.open_table(lake, t)
+        if table_ is None:
+            rows.append({"table": t.qualified, "version": None, "rows": None, "updated": None})
+            continue
+        actions = pl.from_arrow(table_.get_add_actions(flatten=True))
+        count = int(actions["num_records"].sum()) if actions.height else 0  # type: ignore[index]
+        ts = table_.history(1)[0].get("timestamp")
+        updated = dt.datetime.fromtimestamp(ts / 1000, dt.UTC) if ts else None
+        rows.append({"table": t.qualified, "version": table_.version(), "rows": count, "updated": updated})
+    return pl.DataFrame(rows, schema={"table": pl.String, "version": pl.Int64, "rows": pl.Int64, "updated": pl.Datetime("ms", "UTC")})
