@@ -106,4 +106,6 @@ def table_stats(lake: Lake) -> pl.DataFrame:
         ts = table_.history(1)[0].get("timestamp")
         updated = dt.datetime.fromtimestamp(ts / 1000, dt.UTC) if ts else None
         rows.append({"table": t.qualified, "version": table_.version(), "rows": count, "updated": updated})
-    return pl.DataFrame(rows, schema={"table": pl.String, "version": pl.Int64, "rows": pl.Int64, "updated": pl.Datetime("ms", "UTC")})
+    return pl.DataFrame(
+        rows, schema={"table": pl.String, "version": pl.Int64, "rows": pl.Int64, "updated": pl.Datetime("ms", "UTC")}
+    )

@@ -38,11 +38,12 @@ class Chunk:
     first_row: int
 
 
-def read_file(stream: IO[bytes], path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+def read_file(stream: IO[bytes], path: str, chunk_bytes: int | None = None) -> Iterator[Chunk]:
     """Yield the file's records in chunks; raise FileRejected if any part is unreadable.
 
     Callers must not commit anything before the generator is exhausted without error if they
     want all-or-nothing landing; `land` commits per chunk with resumable transaction ids."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     raw = _decompressed(stream, path)
     head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
     kind = _kind(path, head)
@@ -71,14 +72,14 @@ def _kind(path: str, head: bytes) -> str:
 
 
 def _chunks(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines, validated as UTF-8, with the 1-based line number they start at."""
+    """Blocks of whole lines, validated as UTF-8, with the 1-based line number they start at.
+    A block is yielded only once the next one has been read, so an unterminated last line
+    travels with the block before it."""
     carry = b""
     line = 1
+    pending: bytes | None = None
     first = True
-    while True:
-        block = raw.read(chunk_bytes)
-        if not block:
-            break
+    while block := raw.read(chunk_bytes):
         block = carry + block
         if first:
             block = block.removeprefix(b"\xef\xbb\xbf")
@@ -88,14 +89,17 @@ def _chunks(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[tuple[bytes
             carry = block
             continue
         body, carry = block[: cut + 1], block[cut + 1 :]
-        _check_utf8(body, path, line)
-        yield body, line
-        line += body.count(b"\n")
-    if carry:
+        if pending is not None:
+            _check_utf8(pending, path, line)
+            yield pending, line
+            line += pending.count(b"\n")
+        pending = body
+    last = (pending or b"") + carry
+    if last:
         if first:
-            carry = carry.removeprefix(b"\xef\xbb\xbf")
-        _check_utf8(carry, path, line)
-        yield carry, line
+            last = last.removeprefix(b"\xef\xbb\xbf")
+        _check_utf8(last, path, line)
+        yield last, line
 
 
 def _check_utf8(body: bytes, path: str, first_line: int) -> None:

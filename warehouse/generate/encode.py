@@ -45,16 +45,11 @@ def encode(frame: pl.DataFrame, fmt: Format, gzip: bool) -> bytes:
     _check_format(fmt)
     # Polars drops "x + 0.0" as a no-op, so map negative zero explicitly.
     floats = frame.select(cs.float()).columns
-    frame = frame.with_columns(
-        pl.when(pl.col(c) == 0.0).then(0.0).otherwise(pl.col(c)).alias(c)
-        for c in floats
-    )
+    frame = frame.with_columns(pl.when(pl.col(c) == 0.0).then(0.0).otherwise(pl.col(c)).alias(c) for c in floats)
     if fmt == "json":
         data = frame.write_json().encode()
         # mtime=0 keeps the output byte-identical across runs, like Polars' own gzip writer.
-        return (
-            gz.compress(data, compresslevel=_PY_GZIP_LEVEL, mtime=0) if gzip else data
-        )
+        return gz.compress(data, compresslevel=_PY_GZIP_LEVEL, mtime=0) if gzip else data
     buf = io.BytesIO()
     compression: Literal["uncompressed", "gzip"] = "gzip" if gzip else "uncompressed"
     if fmt == "csv":
@@ -76,9 +71,7 @@ def check_grid(per: str, interval_minutes: int) -> None:
     if interval_minutes <= 0 or MINUTES_PER_DAY % interval_minutes:
         raise ValueError(f"interval_minutes must divide 1440, got {interval_minutes}")
     if per == "hour" and 60 % interval_minutes:
-        raise ValueError(
-            f"hourly files need interval_minutes dividing 60, got {interval_minutes}"
-        )
+        raise ValueError(f"hourly files need interval_minutes dividing 60, got {interval_minutes}")
 
 
 def intervals_per_day(interval_minutes: int) -> int:

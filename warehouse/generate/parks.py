@@ -78,9 +78,9 @@ def park_specs(parks: int) -> list[ParkSpec]:
 def _local_midnight_utc(day: date, tz: str) -> datetime:
     """The UTC instant a local day starts (01:00 if clocks skip midnight)."""
     candidates = pl.Series([datetime(day.year, day.month, day.day, h) for h in (0, 1)])
-    instants = candidates.dt.replace_time_zone(
-        tz, ambiguous="earliest", non_existent="null"
-    ).dt.convert_time_zone("UTC")
+    instants = candidates.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+        "UTC"
+    )
     return instants.drop_nulls()[0]
 
 
@@ -113,9 +113,7 @@ def wind_mw(rng: np.random.Generator, hours: np.ndarray, capacity: float) -> np.
     n = hours.size
     speed = np.full(n, 7.5)
     for period_h, amplitude in ((30.0, 1.5), (84.0, 2.5), (216.0, 2.0)):
-        speed += amplitude * np.sin(
-            2 * np.pi * hours / period_h + rng.uniform(0, 2 * np.pi)
-        )
+        speed += amplitude * np.sin(2 * np.pi * hours / period_h + rng.uniform(0, 2 * np.pi))
     speed += 1.8 * _smooth_noise(rng, n, span=24)  # gusts over a few hours
     speed = np.clip(speed, 0.0, None)
     cut_in, rated, cut_out = 3.0, 12.0, 25.0
@@ -136,18 +134,15 @@ def _sin_elevation(hours: np.ndarray, latitude: float, longitude: float) -> np.n
     solar_hour = (hours % 24 + longitude / 15.0) % 24
     hour_angle = np.radians(15.0 * (solar_hour - 12.0))
     lat = np.radians(latitude)
-    return np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(
-        declination
-    ) * np.cos(hour_angle)
+    return np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(declination) * np.cos(hour_angle)
 
 
-def solar_mw(
-    rng: np.random.Generator, hours: np.ndarray, capacity: float, spec: ParkSpec
-) -> np.ndarray:
+def solar_mw(rng: np.random.Generator, hours: np.ndarray, capacity: float, spec: ParkSpec) -> np.ndarray:
     n = hours.size
     mid = hours + CADENCE_MINUTES / 120.0  # the middle of each interval
     sun = np.clip(_sin_elevation(mid, spec.latitude, spec.longitude), 0.0, None)
-    clouds = 1.0 / (1.0 + np.exp(-1.5 * _smooth_noise(rng, n, span=48) - 1.0))
+    # Cloud cover passes over hours: 40-100% of clear-sky output, mostly bright.
+    clouds = 0.4 + 0.6 / (1.0 + np.exp(-1.5 * _smooth_noise(rng, n, span=48) - 1.0))
     flicker = np.clip(1.0 + 0.05 * rng.standard_normal(n), 0.7, 1.1)
     mw = np.clip(capacity * sun**1.2 * clouds * flicker, 0.0, capacity)
     night = sun <= 0.0

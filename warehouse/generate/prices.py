@@ -40,27 +40,15 @@ def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
 
 def _day_prices(grid: DayGrid, seed: int) -> np.ndarray:
     """Price per interval of one day, rounded to 5 decimals."""
-    rng = np.random.default_rng(
-        [seed & 0xFFFFFFFFFFFFFFFF, _STREAM, grid.day.toordinal()]
-    )
+    rng = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, _STREAM, grid.day.toordinal()])
     hour = (grid.minutes + grid.interval_minutes / 2.0) / 60.0
     weekend = grid.day.weekday() >= 5
     doy = grid.day.timetuple().tm_yday
 
     # Daily level: fuel cost and demand, dearer in mid-winter and mid-summer, cheaper at weekends.
     season = 1.0 + 0.15 * np.cos(4.0 * np.pi * (doy - 15) / 365.25)
-    level = (
-        0.075
-        * season
-        * np.exp(0.25 * rng.standard_normal())
-        * (0.85 if weekend else 1.0)
-    )
-    shape = (
-        0.8
-        + 0.45 * _bump(hour, 8.0, 1.5)
-        + 0.9 * _bump(hour, 19.0, 2.0)
-        - 0.2 * _bump(hour, 3.5, 2.5)
-    )
+    level = 0.075 * season * np.exp(0.25 * rng.standard_normal()) * (0.85 if weekend else 1.0)
+    shape = 0.8 + 0.45 * _bump(hour, 8.0, 1.5) + 0.9 * _bump(hour, 19.0, 2.0) - 0.2 * _bump(hour, 3.5, 2.5)
     price = level * shape
 
     # Solar depresses midday prices; on sunny, low-demand days the dip overshoots below zero.
@@ -70,9 +58,7 @@ def _day_prices(grid: DayGrid, seed: int) -> np.ndarray:
 
     # Real-time noise is autocorrelated (prices drift rather than jump each step) and scales
     # with the day's level, so cheap nights stay positive and negatives come from the solar dip.
-    shocks = rng.normal(
-        0.0, 0.06 * level * np.sqrt(grid.interval_minutes / 5.0), grid.size
-    )
+    shocks = rng.normal(0.0, 0.06 * level * np.sqrt(grid.interval_minutes / 5.0), grid.size)
     phi = 0.85 ** (grid.interval_minutes / 5.0)
     noise = np.empty(grid.size)
     acc = 0.0

@@ -50,14 +50,10 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _key(seed: int, stream: int) -> np.ndarray:
-    return _mix(
-        np.array([(seed & 0xFFFFFFFFFFFFFFFF)], dtype=_U64) * _GOLDEN + _U64(stream)
-    )
+    return _mix(np.array([(seed & 0xFFFFFFFFFFFFFFFF)], dtype=_U64) * _GOLDEN + _U64(stream))
 
 
-def _uniform(
-    seed: int, stream: int, ids: np.ndarray, ticks: np.ndarray | None = None
-) -> np.ndarray:
+def _uniform(seed: int, stream: int, ids: np.ndarray, ticks: np.ndarray | None = None) -> np.ndarray:
     """Uniform [0, 1) per id (shape (n,)), or per (tick, id) (shape (k, n)) when ticks are given."""
     with np.errstate(over="ignore"):
         x = _mix(_key(seed, stream) ^ (ids.astype(_U64) * _GOLDEN))
@@ -85,11 +81,7 @@ def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
 
 
 def _plateau(hour: np.ndarray, opens: float, closes: float) -> np.ndarray:
-    return (
-        1.0
-        / (1.0 + np.exp(-(hour - opens) * 2.0))
-        / (1.0 + np.exp((hour - closes) * 2.0))
-    )
+    return 1.0 / (1.0 + np.exp(-(hour - opens) * 2.0)) / (1.0 + np.exp((hour - closes) * 2.0))
 
 
 class _Customers:
@@ -100,9 +92,7 @@ class _Customers:
         self.business = _uniform(seed, _S_TYPE, ids) < 0.12
         size = np.where(self.business, 3.0, 1.0)
         # Standby (fridge, electronics) and active amplitude in kW, log-normally spread.
-        self.base_kw = size * np.exp(
-            np.log(0.18) + 0.45 * _normal(seed, (_S_BASE_A, _S_BASE_B), ids)
-        )
+        self.base_kw = size * np.exp(np.log(0.18) + 0.45 * _normal(seed, (_S_BASE_A, _S_BASE_B), ids))
         self.peak_kw = size * np.exp(0.4 * _normal(seed, (_S_PEAK_A, _S_PEAK_B), ids))
         self.shift_h = (_uniform(seed, _S_SHIFT, ids) - 0.5) * 2.0
         self.weekend = 0.8 + 0.4 * _uniform(seed, _S_WEEKEND, ids)
@@ -113,49 +103,31 @@ class _Customers:
         """Relative active load, shape (intervals, customers); hour is the interval midpoint."""
         h = hour[:, None] - self.shift_h[None, :]
         if weekend:
-            home = (
-                0.05
-                + 0.5 * _bump(h, 9.5, 1.8)
-                + 0.45 * _bump(h, 14.0, 3.0)
-                + 0.95 * _bump(h, 19.0, 2.0)
-            )
+            home = 0.05 + 0.5 * _bump(h, 9.5, 1.8) + 0.45 * _bump(h, 14.0, 3.0) + 0.95 * _bump(h, 19.0, 2.0)
             home = home * self.weekend
             work = 0.05 + 0.15 * _plateau(h, 9.0, 14.0)
         else:
-            home = (
-                0.05
-                + 0.45 * _bump(h, 7.0, 1.0)
-                + 0.2 * _bump(h, 13.0, 3.0)
-                + 1.0 * _bump(h, 19.5, 1.8)
-            )
+            home = 0.05 + 0.45 * _bump(h, 7.0, 1.0) + 0.2 * _bump(h, 13.0, 3.0) + 1.0 * _bump(h, 19.5, 1.8)
             work = 0.05 + _plateau(h, 8.0, 18.0)
         return np.where(self.business[None, :], work, home)
 
 
 def _season(day: date) -> float:
     # Peaks mid-January (heating) and mid-July (cooling).
-    return 1.0 + 0.2 * float(
-        np.cos(4.0 * np.pi * (day.timetuple().tm_yday - 15) / 365.25)
-    )
+    return 1.0 + 0.2 * float(np.cos(4.0 * np.pi * (day.timetuple().tm_yday - 15) / 365.25))
 
 
-def _usage_kwh(
-    cust: _Customers, grid: DayGrid, part: slice, day_level: np.ndarray, seed: int
-) -> np.ndarray:
+def _usage_kwh(cust: _Customers, grid: DayGrid, part: slice, day_level: np.ndarray, seed: int) -> np.ndarray:
     """kWh per (interval, customer) for the intervals in ``part``, shape (k, n)."""
     minutes = grid.minutes[part]
     hour = (minutes + grid.interval_minutes / 2.0) / 60.0
-    ticks = grid.day.toordinal() * grid.size + np.arange(
-        part.start, part.stop, dtype=np.int64
-    )
+    ticks = grid.day.toordinal() * grid.size + np.arange(part.start, part.stop, dtype=np.int64)
     ids = cust.ids
     active_kw = cust.peak_kw * day_level
     profile = cust.profile(hour, grid.day.weekday() >= 5)
     kw = cust.base_kw[None, :] + active_kw[None, :] * profile
     sigma = cust.sigma[None, :]
-    kw = kw * np.exp(
-        sigma * _normal(seed, (_S_NOISE_A, _S_NOISE_B), ids, ticks) - 0.5 * sigma**2
-    )
+    kw = kw * np.exp(sigma * _normal(seed, (_S_NOISE_A, _S_NOISE_B), ids, ticks) - 0.5 * sigma**2)
     # Short appliance cycles (kettle, oven, EV top-up) that the smooth profile misses.
     spike = _uniform(seed, _S_SPIKE, ids, ticks) < cust.spike_rate[None, :]
     kw = kw + spike * (0.5 + 2.5 * _uniform(seed, _S_SPIKE_KW, ids, ticks))
@@ -172,9 +144,7 @@ def _day_level(cust: _Customers, day: date, seed: int) -> np.ndarray:
     return own * weather * _season(day)
 
 
-def _frame(
-    ids: np.ndarray, grid: DayGrid, part: slice, kwh: np.ndarray
-) -> pl.DataFrame:
+def _frame(ids: np.ndarray, grid: DayGrid, part: slice, kwh: np.ndarray) -> pl.DataFrame:
     n = len(ids)
     # Interval-major order, like a head-end export: all meters for 00:00, then 00:05, ...
     rows = pl.Series(np.repeat(np.arange(part.start, part.stop, dtype=np.int64), n))
@@ -188,9 +158,7 @@ def _frame(
     )
 
 
-def _validate(
-    customers: int, per: str, interval_minutes: int, first_customer: int
-) -> None:
+def _validate(customers: int, per: str, interval_minutes: int, first_customer: int) -> None:
     if customers < 1:
         raise ValueError(f"customers must be >= 1, got {customers}")
     if first_customer < 0:
@@ -233,9 +201,7 @@ def generate_usage(
     (``usage_2020-08-05.csv`` for daily files). When ``first_customer`` is not 1 the name gets a
     ``_c<first_customer>`` suffix so batches of different customers never overwrite each other.
     """
-    count_files(
-        customers, start, days, per, fmt, gzip, interval_minutes, seed, first_customer
-    )
+    count_files(customers, start, days, per, fmt, gzip, interval_minutes, seed, first_customer)
     ext = extension(fmt, gzip)
     return _generate(
         customers,

@@ -160,7 +160,7 @@ def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> 
         .filter(
             (pl.col("source") == ds.source)
             & pl.col("file_hash").is_in(sorted(hashes))
-            & (pl.col("status") != "duplicate")
+            & pl.col("status").is_in(["landed", "refined"])
         )
         .drop("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
         .join(totals, on="file_hash", how="left")
@@ -168,4 +168,3 @@ def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> 
         .collect()
     )
     delta.upsert(lake, INGEST_LOG, log)
-

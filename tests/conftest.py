@@ -1,0 +1,61 @@
+"""Shared fixtures: a fresh local lake per test, a file-drop helper, and the real S3 server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.s3server import s3_server  # noqa: F401 - session fixture, one SeaweedFS per run
+from warehouse.lake import Lake
+
+Drop = Callable[[str, str, bytes], str]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's lake, S3 settings or Dagster home."""
+    for name in (
+        "GRIDLAKE_ROOT",
+        "GRIDLAKE_STATE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ALLOW_HTTP",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("GRIDLAKE_STATE", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake.from_env(str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def drop(lake: Lake) -> Drop:
+    """Write a file into landing/<source>/<name>; returns its URI."""
+
+    def _drop(source: str, name: str, data: bytes) -> str:
+        uri = lake.uri("landing", source, name)
+        path = lake.fs_path(uri)
+        lake.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with lake.fs.open(path, "wb") as f:
+            f.write(data)
+        return uri
+
+    return _drop
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    yield home
+    os.environ.pop("DAGSTER_HOME", None)
