@@ -37,7 +37,7 @@ def _land_asset(ds: Dataset) -> dg.AssetsDefinition:
         if config.paths:
             listed = {f.path: f for f in land.list_landing(the_lake, ds.source)}
             files = [listed[p] for p in config.paths if p in listed]
-        report = land.land(the_lake, ds, context.run_id, files=files)
+        report = land.land(the_lake, ds, context.run.run_id, files=files)
         for row in report.failed:
             context.log.error(row["error"])
         landed = pl.DataFrame(report.landed).select("path", "rows_read") if report.landed else None
