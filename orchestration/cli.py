@@ -20,7 +20,7 @@ def main() -> None:
     """gridlake: energy and market time series, from file drops to queryable tables."""
 
 
-def _write(lake: Lake, files, total: int, label: str) -> int:  # noqa: ANN001
+def _write(lake: Lake, files, total: int, label: str) -> int:
     count = 0
     with click.progressbar(files, length=total, label=label) as bar:
         for relative, data in bar:
@@ -47,7 +47,7 @@ def generate() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
 @click.option("--gzip/--no-gzip", default=False)
 @click.option("--seed", default=0)
-def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) -> None:  # noqa: ANN001
+def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) -> None:
     """5-minute meter usage, one file per interval, hour or day."""
     from warehouse.generate.usage import count_files, generate_usage
 
@@ -66,7 +66,7 @@ def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) 
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
 @click.option("--gzip/--no-gzip", default=False)
 @click.option("--seed", default=0)
-def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:  # noqa: ANN001
+def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:
     """5-minute energy prices."""
     from warehouse.generate.prices import count_files, generate_prices
 
@@ -86,7 +86,7 @@ def run(lake_root: str | None) -> None:
     _report(summary)
 
 
-def _report(summary) -> None:  # noqa: ANN001
+def _report(summary) -> None:
     for label, ok in summary.runs:
         click.echo(f"{'ok    ' if ok else 'FAILED'} {label}")
     for error in summary.failed_files:

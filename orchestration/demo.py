@@ -25,7 +25,7 @@ DEMO_QUERIES = {
 }
 
 
-def _drop(lake: Lake, files) -> int:  # noqa: ANN001
+def _drop(lake: Lake, files) -> int:
     n = 0
     for relative, data in files:
         path = lake.fs_path(lake.uri("landing", relative))
