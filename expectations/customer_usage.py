@@ -37,9 +37,7 @@ SUITE = Suite(
     row_rules=(
         RowRule(
             name="customer_id_present",
-            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(
-                column="customer_id"
-            ),
+            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
             description="customer_id is present and not empty.",
         ),
         *interval_row_rules(),

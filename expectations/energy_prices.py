@@ -32,9 +32,7 @@ SUITE = Suite(
     name="energy_prices",
     row_rules=(
         *interval_row_rules(),
-        *value_row_rules(
-            "price_per_kwh", "price", PRICE_PER_KWH_MIN, PRICE_PER_KWH_MAX, "per kWh"
-        ),
+        *value_row_rules("price_per_kwh", "price", PRICE_PER_KWH_MIN, PRICE_PER_KWH_MAX, "per kWh"),
         no_conflicting_duplicate_rule(),
     ),
     dataset_rules=(required_columns_rule(COLUMNS),),

@@ -1,14 +1,20 @@
 """Validate a Polars frame against a ``Suite`` with Great Expectations.
 
-One GX run per batch evaluates every rule; the row rules' unexpected indexes
-(``result_format`` COMPLETE on a pandas frame with a RangeIndex) are turned into a
-per-row list of failed rule names, which decides quarantine.
+One GX run evaluates the row rules and the dataset rules on the frame (converted
+to pandas, so it has a RangeIndex). With ``result_format`` COMPLETE every row
+rule returns ``unexpected_index_list``, the row positions it failed; these become
+a per-row list of failed rule names, which decides quarantine. Dataset rules on
+the quarantine flag (see ``spec.quarantine_share_at_most``) run in a second,
+one-column GX run once the row verdicts are known; both runs are merged into one
+GX result.
 
 Costs worth knowing:
 
 * Creating a GX context and building expectation suites is slow, so both are
   cached per process (``_GxRuntime``); suites are compiled once per ``Suite``
   object.
+* Every batch load fingerprints the whole frame (an md5 over
+  ``pd.util.hash_pandas_object``), so each frame is loaded once.
 * GX always materialises the full unexpected-value list for COMPLETE. Counting
   the most common values in it is pure Python, so ``exclude_unexpected_values``
   turns that off and the runner attaches a short sample of values itself.
@@ -50,6 +56,7 @@ from expectations.spec import (
 PARTIAL_UNEXPECTED_COUNT = 20
 
 _META_KEY = "gridlake"
+BATCH_LABEL_META_KEY = "gridlake_batch_label"
 
 _ROW_RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
@@ -58,8 +65,8 @@ _ROW_RESULT_FORMAT: dict[str, Any] = {
     # The query is the full index list rendered into a string: pure cost here.
     "return_unexpected_index_query": False,
 }
-_SUMMARY_RESULT_FORMAT: dict[str, Any] = {
-    "result_format": "SUMMARY",
+_BASIC_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "BASIC",
     "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
     "return_unexpected_index_query": False,
 }
@@ -189,7 +196,7 @@ def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
     """A fresh GX suite holding every rule (row and dataset) of ``suite``.
 
     Each expectation is a copy annotated with the rule name, kind and description,
-    so Data Docs show the rule names and the Suite's own objects stay untouched.
+    so Data Docs show the rule names, and the Suite's own objects stay untouched.
     """
     return gx.ExpectationSuite(
         name=suite.name,
@@ -198,7 +205,12 @@ def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
     )
 
 
-def validate(frame: pl.DataFrame, suite: Suite) -> Validation:
+def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> Validation:
+    """Run every rule of ``suite`` on ``frame``.
+
+    ``label`` (e.g. the source file) is kept in the result's meta and names the
+    batch in Data Docs.
+    """
     runtime = _get_runtime()
     compiled = runtime.compiled(suite)
     if QUARANTINED_COLUMN in frame.columns:
@@ -217,6 +229,7 @@ def validate(frame: pl.DataFrame, suite: Suite) -> Validation:
         else:
             outcomes[rule.name] = _dataset_outcome(res, rule, height)
         _drop_unbounded(res)
+    failed_rules = _failed_rules_series(list(masks.values()), suite.row_rule_names, height)
 
     results = list(main.results)
     if compiled.late is not None:
@@ -225,9 +238,10 @@ def validate(frame: pl.DataFrame, suite: Suite) -> Validation:
             quarantined |= mask
         # Only the flag column: GX fingerprints every frame it loads.
         flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined})
-        late = runtime.validate(flags, compiled.late, _SUMMARY_RESULT_FORMAT)
+        late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
         for res in late.results:
             rule = _rule_of(res, suite)
+            assert isinstance(rule, DatasetRule)
             outcomes[rule.name] = _dataset_outcome(res, rule, height)
             _drop_unbounded(res)
         results.extend(late.results)
@@ -236,11 +250,14 @@ def validate(frame: pl.DataFrame, suite: Suite) -> Validation:
     if missing:
         raise RuntimeError(f"GX returned no result for rules {missing} of suite {suite.name!r}")
 
+    result = _combined_result(main, results)
+    if label is not None:
+        result.meta[BATCH_LABEL_META_KEY] = label
     return Validation(
         suite=suite,
-        failed_rules=_failed_rules_series(list(masks.values()), suite.row_rule_names),
+        failed_rules=failed_rules,
         rules=[outcomes[r.name] for r in suite.rules],
-        result=_combined_result(main, results),
+        result=result,
     )
 
 
@@ -269,7 +286,9 @@ def _annotated_copy(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
         update={
             "id": None,
             "meta": meta,
-            "notes": f"**{rule.name}** ({kind} rule): {rule.description}",
+            # Data Docs show the description in place of GX's generated sentence,
+            # so each row carries the rule name that quarantine records.
+            "description": f"{rule.name}: {rule.description}",
             "severity": FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING,
         },
     )
@@ -329,8 +348,7 @@ def _row_outcome(
     )
 
 
-def _dataset_outcome(res: ExpectationValidationResult, rule: RowRule | DatasetRule, height: int) -> RuleOutcome:
-    assert isinstance(rule, DatasetRule)
+def _dataset_outcome(res: ExpectationValidationResult, rule: DatasetRule, height: int) -> RuleOutcome:
     result = res.result or {}
     unexpected = result.get("unexpected_count")
     return RuleOutcome(
@@ -376,7 +394,7 @@ def _exception_message(info: Mapping[str, Any] | None) -> str | None:
     return "; ".join(messages) if messages else None
 
 
-def _failed_rules_series(masks: list[np.ndarray], names: tuple[str, ...]) -> pl.Series:
+def _failed_rules_series(masks: list[np.ndarray], names: tuple[str, ...], height: int) -> pl.Series:
     """Build the List(String) column from one boolean mask per row rule.
 
     Each row's failures are packed into a bit pattern; only the distinct patterns
@@ -384,9 +402,8 @@ def _failed_rules_series(masks: list[np.ndarray], names: tuple[str, ...]) -> pl.
     Linear in rows x rules however many rows fail; an index-by-index or per-row
     Python approach is what makes mass failures slow.
     """
-    height = len(masks[0]) if masks else 0
-    if height == 0:
-        return pl.Series("failed_rules", [], dtype=FAILED_RULES_DTYPE)
+    if not masks:
+        return pl.Series("failed_rules", [[]] * height, dtype=FAILED_RULES_DTYPE)
     bits = np.zeros(height, dtype=np.uint64)
     for k, mask in enumerate(masks):
         bits |= mask.astype(np.uint64) << np.uint64(k)

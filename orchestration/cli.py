@@ -1,9 +1,7 @@
 """The `gridlake` command line."""
 
 import datetime as dt
-import os
 import sys
-from pathlib import Path
 
 import click
 import polars as pl
@@ -151,5 +149,4 @@ def demo(lake_root: str | None, customers: int, days: int) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     main()

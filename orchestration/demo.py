@@ -19,8 +19,9 @@ DEMO_QUERIES = {
         "FROM gold.cost_per_interval GROUP BY ALL ORDER BY cost DESC LIMIT 5"
     ),
     "Files landed (ops.ingest_log)": (
-        "SELECT source, status, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_valid) AS valid, "
-        "sum(rows_quarantined) AS quarantined FROM ops.ingest_log GROUP BY ALL ORDER BY ALL"
+        "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
+        "sum(rows_valid)::BIGINT AS valid, sum(rows_quarantined)::BIGINT AS quarantined "
+        "FROM ops.ingest_log GROUP BY ALL ORDER BY ALL"
     ),
 }
 

@@ -3,8 +3,10 @@ runs, materializations and checks are recorded in the instance the UI shows."""
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -28,8 +30,18 @@ class RunSummary:
         return all(ok for _, ok in self.runs) and not self.failed_files
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    """The instance the UI reads: DAGSTER_HOME, else ./.dagster_home with the repo's settings."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path(".dagster_home").resolve()
+        home.mkdir(exist_ok=True)
+        if not (home / "dagster.yaml").exists() and Path("dagster.yaml").exists():
+            shutil.copy("dagster.yaml", home / "dagster.yaml")
+        os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
 
 
 def _materialize(
@@ -45,6 +57,7 @@ def _materialize(
         instance=inst,
         resources={"lake": LakeResource(root=lake_root)},
         tags=tags,
+        run_config=QUIET,
         raise_on_error=False,
     )
     summary.runs.append((label, result.success))

@@ -272,3 +272,37 @@ def test_refine_killed_between_commits_converges(lake: Lake, drop: Drop, monkeyp
     assert read(lake, "quarantine.customer_usage").height == 1
     log = land.ingest_log(lake, "customer_usage").row(0, named=True)
     assert (log["status"], log["rows_valid"], log["rows_quarantined"]) == ("refined", 10, 1)
+
+
+def test_file_rejected_after_its_first_chunk_leaves_nothing_behind(
+    lake: Lake, drop: Drop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse import reader
+
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 1500)
+    good_lines = usage_csv([(c, ts(0), ts(5), 1.0) for c in range(100)])
+    drop("customer_usage", "late-bad-bytes.csv", good_lines + b"7,2020-08-05T00:00:00Z,\xff\n")
+    report = process_pending(lake).landed["customer_usage"]
+    assert "bytes are not valid UTF-8" in report.failed[0]["error"]
+    assert read(lake, "bronze.customer_usage").height == 0
+    assert read(lake, "silver.customer_usage").height == 0
+
+
+def test_latest_ingest_wins_between_files_of_one_run(lake: Lake, drop: Drop) -> None:
+    import os
+    import time
+
+    first = drop("customer_usage", "b-first.csv", usage_csv([(1, ts(5), ts(10), 1.0)]))
+    os.utime(lake.fs_path(first), (time.time() - 60, time.time() - 60))
+    # Dropped later (newer mtime) but sorts first by name, and the key sits at a higher row number.
+    drop("customer_usage", "a-second.csv", usage_csv([(2, ts(0), ts(5), 1.0), (1, ts(5), ts(10), 7.0)]))
+    process_pending(lake)
+    silver = read(lake, "silver.customer_usage").filter(customer_id="1")
+    assert silver["usage_kwh"].to_list() == [7.0]
+
+
+def test_header_only_csv_is_logged_and_done(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "header.csv", b"customerId,intervalStart,usage\n")
+    process_pending(lake)
+    row = land.ingest_log(lake, "customer_usage").row(0, named=True)
+    assert (row["status"], row["rows_read"], row["rows_valid"]) == ("refined", 0, 0)

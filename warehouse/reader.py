@@ -183,11 +183,17 @@ def _ndjson_block(body: bytes, path: str, first_line: int) -> pl.DataFrame:
     lines = [ln for ln in body.split(b"\n")]
     sample = [ln for ln in lines[:1000] if ln.strip()]
     keys: dict[str, None] = {}
+    nested = False
     for i, ln in enumerate(sample):
         rec = _parse_line(ln, path, first_line + i)
         keys.update(dict.fromkeys(rec))
+        nested = nested or any(isinstance(v, dict | list) for v in rec.values())
     if not keys:
         return pl.DataFrame()
+    if nested:
+        # Polars renders nested values with its own spacing; the exact path writes compact JSON
+        # text, the same as for JSON arrays, so bronze holds one form whatever the file layout.
+        return _ndjson_exact(lines, path, first_line)
     try:
         frame = pl.read_ndjson(body, schema={k: pl.String for k in keys})
     except Exception:

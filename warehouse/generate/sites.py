@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -139,42 +139,44 @@ class _Battery:
     def day(self, config_at: list[_Config]) -> dict[str, np.ndarray]:
         rng = self.rng
         hour = np.arange(STEPS_PER_DAY) * STEP_HOURS
-        cloud = float(rng.uniform(0.3, 1.0))
+        field = {
+            f.name: np.array([getattr(c, f.name) for c in config_at], dtype=float)
+            for f in fields(_Config)
+            if f.name != "vendor"
+        }
         load_kw = self.site.base_load_kw * (0.55 + 0.35 * _bump(hour, 8, 1.5) + 0.6 * _bump(hour, 19, 2.0))
         load_kw *= rng.lognormal(0.0, 0.08, STEPS_PER_DAY)
         sun = np.clip(np.sin(np.pi * (hour - 6) / 12), 0, None)
+        pv_kw = field["pv_kwp"] * sun * rng.uniform(0.3, 1.0) * rng.uniform(0.85, 1.0, STEPS_PER_DAY)
+        production_kw = pv_kw + field["bio_kwp"] * 0.8 + field["cro_kwp"] * rng.uniform(0.2, 0.6, STEPS_PER_DAY)
+        capacity, max_power = field["capacity_kwh"], field["max_power_kw"]
+        # Cover the deficit down to a reserve: 5 % in the evening peak, 20 % otherwise.
+        reserve = np.where((hour >= 17) & (hour < 22), 5.0, 20.0)
+        charge_kw = np.empty(STEPS_PER_DAY)
         soc = np.empty(STEPS_PER_DAY)
-        load = np.empty(STEPS_PER_DAY)
-        net = np.empty(STEPS_PER_DAY)
-        notes = {k: np.zeros(STEPS_PER_DAY, dtype=bool) for k in ("pv", "bio", "cro")}
         for i in range(STEPS_PER_DAY):
-            c = config_at[i]
-            pv_kw = c.pv_kwp * sun[i] * cloud * float(rng.uniform(0.85, 1.0))
-            bio_kw = c.bio_kwp * 0.8
-            cro_kw = c.cro_kwp * float(rng.uniform(0.2, 0.6))
-            production = pv_kw + bio_kw + cro_kw
-            stored = self.soc / 100 * c.capacity_kwh
-            room_kw = (c.capacity_kwh - stored) / STEP_HOURS
-            surplus = production - load_kw[i]
+            room_kw = (100 - self.soc) / 100 * capacity[i] / STEP_HOURS
+            surplus = production_kw[i] - load_kw[i]
             if surplus > 0:
-                charge = min(surplus, c.max_power_kw, room_kw)
+                charge = min(surplus, max_power[i], room_kw)
             elif hour[i] < 5:
                 # Cheap night hours: top up from the grid when low, keep the rest for the day.
-                charge = min(0.3 * c.max_power_kw, room_kw) if self.soc < 30 else 0.0
+                charge = min(0.3 * max_power[i], room_kw) if self.soc < 30 else 0.0
             else:
-                # Cover the deficit, keeping a reserve except in the evening peak.
-                reserve = 5.0 if 17 <= hour[i] < 22 else 20.0
-                available_kw = max(0.0, (self.soc - reserve) / 100 * c.capacity_kwh / STEP_HOURS)
-                charge = -min(-surplus, c.max_power_kw, available_kw)
-            self.soc = float(np.clip(self.soc + 100 * charge * STEP_HOURS / c.capacity_kwh, 0, 100))
-            soc[i] = self.soc
-            load[i] = load_kw[i] * STEP_HOURS
-            net[i] = max(0.0, (load_kw[i] - production + charge) * STEP_HOURS)
-            # Now and then: a production unit reports a fault or a low output.
-            notes["pv"][i] = c.pv_units > 0 and sun[i] > 0 and rng.random() < 0.01
-            notes["bio"][i] = c.bio_units > 0 and rng.random() < 0.002
-            notes["cro"][i] = c.cro_units > 0 and rng.random() < 0.002
-        return {"soc": soc, "load": load, "net": net, **notes}
+                available_kw = max(0.0, (self.soc - reserve[i]) / 100 * capacity[i] / STEP_HOURS)
+                charge = -min(-surplus, max_power[i], available_kw)
+            self.soc = min(100.0, max(0.0, self.soc + 100 * charge * STEP_HOURS / capacity[i]))
+            charge_kw[i], soc[i] = charge, self.soc
+        # Now and then: a production unit reports a fault or a low output.
+        draws = rng.random((3, STEPS_PER_DAY))
+        return {
+            "soc": soc,
+            "load": load_kw * STEP_HOURS,
+            "net": np.maximum(0.0, (load_kw - production_kw + charge_kw) * STEP_HOURS),
+            "pv": (field["pv_units"] > 0) & (sun > 0) & (draws[0] < 0.01),
+            "bio": (field["bio_units"] > 0) & (draws[1] < 0.002),
+            "cro": (field["cro_units"] > 0) & (draws[2] < 0.002),
+        }
 
 
 def _changed(config: _Config) -> _Config:

@@ -92,13 +92,16 @@ def _mtime(ts: float) -> dt.datetime:
 def land(
     lake: Lake, ds: Dataset, run_id: str, files: Iterable[LandingFile] | None = None, now: dt.datetime | None = None
 ) -> LandReport:
-    now = now or dt.datetime.now(dt.UTC)
+    clock = _IngestClock(now)
     report = LandReport(ds.source)
     log = ingest_log(lake, ds.source)
     known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
     rows: list[dict] = []
-    for f in pending_files(lake, ds, files):
+    # Files land in the order they were dropped; each gets its own, later ingest time, so
+    # "latest ingest wins" also holds between files landed by one run.
+    for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
         digest = file_hash(lake, f.path)
+        now = clock.tick()
         base = {
             "source": ds.source,
             "path": f.path,
@@ -127,6 +130,7 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
     rows_read = 0
     dates: set[dt.date | None] = set()
     chunk_no = 0
+    appended = False
     try:
         with lake.fs.open(lake.fs_path(f.path), "rb") as stream:
             for chunk in read_file(stream, f.path):
@@ -145,18 +149,35 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
                 dates.update(frame.get_column("_event_date").unique().to_list())
                 if chunk_no > done and frame.height:
                     delta.append(lake, ds.bronze, frame, transactions=[(app_id, chunk_no)])
+                    appended = True
     except FileRejected as err:
-        if chunk_no > 1 or done:
+        if appended or done:
             _roll_back(lake, ds, digest)
         return {**base, "status": "failed", "error": str(err), "rows_read": 0}
     return {
         **base,
-        "status": "landed",
+        # A file with no records (a header-only CSV, "[]") has nothing to validate.
+        "status": "landed" if rows_read else "refined",
+        **({} if rows_read else dict.fromkeys(REFINED_COUNTS, 0)),
         "error": None,
         "rows_read": rows_read,
         # Null (unparseable) first, so the list sorts; it still marks the null partition.
         "event_dates": ([None] if None in dates else []) + sorted(d for d in dates if d is not None),
     }
+
+
+REFINED_COUNTS = ("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
+
+
+class _IngestClock:
+    """Strictly increasing UTC timestamps, one per landed file."""
+
+    def __init__(self, start: dt.datetime | None) -> None:
+        self._last = (start or dt.datetime.now(dt.UTC)) - dt.timedelta(microseconds=1)
+
+    def tick(self) -> dt.datetime:
+        self._last = max(dt.datetime.now(dt.UTC), self._last + dt.timedelta(microseconds=1))
+        return self._last
 
 
 def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
