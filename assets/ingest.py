@@ -10,6 +10,7 @@ from assets.metadata import table_metadata
 from assets.partitions import DAILY, partition_dates
 from orchestration.resources import LakeResource
 from warehouse import delta
+from warehouse.data_docs import publish_data_docs
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.stages import land, refine
 
@@ -108,9 +109,16 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
         dated = [d for d in dates if d is not None]
         sample = delta.read_partitions(the_lake, ds.silver, dated[:1]).head(5) if dated else None
         totals = report.rule_totals()
+        docs = publish_data_docs(the_lake, [(ds.suite, d.gx_result) for d in report.dates], context.run.run_id)
         yield dg.MaterializeResult(
             asset_key=silver_key,
-            metadata=table_metadata(ds.silver, silver_rows, sample, rows_in=sum(d.rows for d in report.dates)),
+            metadata=table_metadata(
+                ds.silver,
+                silver_rows,
+                sample,
+                rows_in=sum(d.rows for d in report.dates),
+                data_docs=dg.MetadataValue.url(docs if "://" in docs else f"file://{docs}"),
+            ),
         )
         yield dg.MaterializeResult(
             asset_key=asset_key(ds.quarantine.qualified),

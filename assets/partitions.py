@@ -4,7 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
-DAILY = dg.DailyPartitionsDefinition(start_date="2020-01-01", end_offset=1)
+DAILY = dg.DailyPartitionsDefinition(start_date="2000-01-01", end_offset=1)
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:

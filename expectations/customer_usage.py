@@ -47,5 +47,6 @@ SUITE = Suite(
     dataset_rules=(
         required_columns_rule(COLUMNS),
         quarantine_share_rule(0.05),
+        quarantine_share_rule(0.5, blocking=True),
     ),
 )

@@ -12,6 +12,7 @@ from expectations.spec import (
     Suite,
     interval_row_rules,
     no_conflicting_duplicate_rule,
+    quarantine_share_rule,
     required_columns_rule,
     value_row_rules,
 )
@@ -35,5 +36,9 @@ SUITE = Suite(
         *value_row_rules("price_per_kwh", "price", PRICE_PER_KWH_MIN, PRICE_PER_KWH_MAX, "per kWh"),
         no_conflicting_duplicate_rule(),
     ),
-    dataset_rules=(required_columns_rule(COLUMNS),),
+    dataset_rules=(
+        required_columns_rule(COLUMNS),
+        quarantine_share_rule(0.05),
+        quarantine_share_rule(0.5, blocking=True),
+    ),
 )

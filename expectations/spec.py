@@ -223,13 +223,14 @@ def required_columns_rule(columns: tuple[str, ...]) -> DatasetRule:
     )
 
 
-def quarantine_share_rule(max_share: float) -> DatasetRule:
+def quarantine_share_rule(max_share: float, blocking: bool = False) -> DatasetRule:
     return DatasetRule(
         name=f"quarantine_share_at_most_{round(max_share * 100)}_percent",
         expectation=quarantine_share_at_most(max_share),
         description=(
             f"At most {max_share:.0%} of the batch's rows fail a row rule; more suggests a "
             "format change upstream rather than a few bad readings."
+            + (" Blocking: gold is not rebuilt from such a batch." if blocking else "")
         ),
-        blocking=False,
+        blocking=blocking,
     )

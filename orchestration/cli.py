@@ -89,6 +89,8 @@ def _report(summary) -> None:
         click.echo(f"{'ok    ' if ok else 'FAILED'} {label}")
     for error in summary.failed_files:
         click.echo(f"FAILED file {error}", err=True)
+    for blocked in summary.blocked:
+        click.echo(f"BLOCKED (gold not rebuilt) {blocked}", err=True)
     if not summary.ok:
         sys.exit(1)
 

@@ -24,10 +24,11 @@ from warehouse.stages import gold, land, refine
 class RunSummary:
     runs: list[tuple[str, bool]] = field(default_factory=list)
     failed_files: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(ok for _, ok in self.runs) and not self.failed_files
+        return all(ok for _, ok in self.runs) and not self.failed_files and not self.blocked
 
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -75,9 +76,14 @@ def _refine_and_build(
             today = dt.datetime.now(dt.UTC).date()
             ranges = [(today, today)]
         for first, last in ranges:
-            _materialize(
+            result = _materialize(
                 summary, f"refine {ds.source} {first}..{last}", [refine_asset], lake_root, inst, range_tags(first, last)
             )
+            blocked = _blocking_failures(result)
+            if blocked:
+                # As in a Dagster run, a failed blocking check keeps these dates out of gold.
+                summary.blocked.append(f"{ds.source} {first}..{last}: {', '.join(blocked)}")
+                by_source[ds.source] = {d for d in dates if d is None or not first <= d <= last}
     cost_dates, hourly_dates = gold.affected_dates(
         lake, by_source.get("customer_usage", set()), by_source.get("energy_prices", set())
     )
@@ -86,6 +92,14 @@ def _refine_and_build(
         _materialize(summary, f"cost {first}..{last}", [cost_asset], lake_root, inst, range_tags(first, last))
     for first, last in contiguous_ranges(hourly_dates):
         _materialize(summary, f"hourly {first}..{last}", [hourly_asset], lake_root, inst, range_tags(first, last))
+
+
+def _blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        e.check_name
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
 
 
 def run_pending(lake_root: str | None = None) -> RunSummary:

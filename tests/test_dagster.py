@@ -102,3 +102,23 @@ def test_cli_run_then_sql(lake: Lake, drop: Drop, dagster_home: Path, query: str
     assert "gold.hourly_usage" in listing.output
     bad = runner.invoke(main, ["sql", "--lake", lake.root, "delete from gold.hourly_usage"])
     assert bad.exit_code != 0
+
+
+def test_blocking_check_keeps_a_mostly_bad_day_out_of_gold(lake: Lake, drop: Drop, dagster_home: Path) -> None:
+    drop("energy_prices", "p.json", prices_json(FIVE_MIN_PRICES))
+    drop("customer_usage", "good.csv", usage_csv([(1, ts(0), ts(5), 1.0)]))
+    assert run_pending(lake.root).ok
+    # A day where most rows are bad: silver and quarantine are rebuilt, gold is left alone.
+    drop(
+        "customer_usage",
+        "mostly-bad.csv",
+        usage_csv([(1, ts(5), ts(10), 2.0)] + [(1, ts(m), ts(m), 1) for m in range(10, 40, 5)]),
+    )
+    summary = run_pending(lake.root)
+    assert not summary.ok
+    assert summary.blocked and "quarantine_share_at_most_50_percent" in summary.blocked[0]
+    assert not any(label.startswith(("cost", "hourly")) for label, _ in summary.runs)
+    from tests.test_pipeline_usage import read
+
+    assert read(lake, "silver.customer_usage").height == 2
+    assert read(lake, "gold.cost_per_interval").height == 1

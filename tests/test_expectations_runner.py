@@ -146,7 +146,10 @@ def test_customer_usage_rows_fail_exactly_their_rules() -> None:
     share = validation.outcome("quarantine_share_at_most_5_percent")
     quarantined = sum(1 for _, rules in USAGE_CASES if rules)
     assert (share.success, share.blocking, share.unexpected) == (False, False, quarantined)
-    assert validation.blocking_failures == []
+    majority_bad = quarantined / len(USAGE_CASES) > 0.5
+    gate = validation.outcome("quarantine_share_at_most_50_percent")
+    assert (gate.success, gate.blocking) == (not majority_bad, True)
+    assert validation.blocking_failures == (["quarantine_share_at_most_50_percent"] if majority_bad else [])
     assert validation.quarantined_count == quarantined
 
 
@@ -154,7 +157,11 @@ def test_energy_prices_rows_fail_exactly_their_rules() -> None:
     frame = price_frame([overrides for overrides, _ in PRICE_CASES])
     validation = runner.validate(frame, energy_prices.SUITE)
     _check_cases(validation, energy_prices.SUITE, PRICE_CASES)
-    assert [r.name for r in energy_prices.SUITE.dataset_rules] == ["required_columns_present"]
+    assert [r.name for r in energy_prices.SUITE.dataset_rules] == [
+        "required_columns_present",
+        "quarantine_share_at_most_5_percent",
+        "quarantine_share_at_most_50_percent",
+    ]
     assert validation.outcome("required_columns_present").success
 
 
@@ -200,7 +207,8 @@ def test_missing_column_fails_required_columns_and_closes_rows() -> None:
     validation = runner.validate(frame, customer_usage.SUITE)
     required = validation.outcome("required_columns_present")
     assert not required.success
-    assert validation.blocking_failures == ["required_columns_present"]
+    # Both rows fail a row rule, so the 50 % gate fails too.
+    assert validation.blocking_failures == ["required_columns_present", "quarantine_share_at_most_50_percent"]
     for name in ("usage_numeric", "usage_within_bounds"):
         outcome = validation.outcome(name)
         assert not outcome.success and outcome.unexpected == 2

@@ -45,9 +45,10 @@ def _interval_prices(intervals: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFr
 
     Returns the intervals that are fully priced, with column price_per_kwh.
     Intervals with any unpriced part are absent (callers left-join, so they
-    end up null).
+    end up null). Each stage only sees what the cheaper stages before it could
+    not settle.
     """
-    # Fast path: the usage interval is exactly one price interval.
+    # 1. The interval is exactly one price interval: equi-join.
     exact = intervals.join(prices, on=[_START, _END], how="inner", validate="1:1")
     rest = intervals.join(prices, on=[_START, _END], how="anti")
 
@@ -56,10 +57,22 @@ def _interval_prices(intervals: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFr
         pl.col(_END).alias("_p_end"),
         pl.col("price_per_kwh").alias("_p_price"),
     )
+    # 2. The interval lies inside one price interval (usage finer than
+    # prices): the last price starting at or before it must also cover its
+    # end. Prices do not overlap after cleaning, so no other price can touch
+    # it. An as-of join is a linear merge, far cheaper than a range join.
+    located = rest.sort(_START).join_asof(p, left_on=_START, right_on="_p_start", strategy="backward")
+    inside = located.filter(pl.col("_p_end") >= pl.col(_END)).select(_START, _END, price_per_kwh="_p_price")
+    # An interval whose start is not priced can never be fully priced.
+    spanning = located.filter((pl.col("_p_end") > pl.col(_START)) & (pl.col("_p_end") < pl.col(_END))).select(
+        _START, _END
+    )
+
+    # 3. Everything else spans several price intervals: range join.
     overlap_us = (pl.min_horizontal(_END, "_p_end") - pl.max_horizontal(_START, "_p_start")).dt.total_microseconds()
     length_us = (pl.col(_END) - pl.col(_START)).dt.total_microseconds()
     spread = (
-        rest.join_where(
+        spanning.join_where(
             p,
             pl.col(_START) < pl.col("_p_end"),
             pl.col(_END) > pl.col("_p_start"),
@@ -79,7 +92,7 @@ def _interval_prices(intervals: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFr
             price_per_kwh=pl.col("_weighted") / length_us.cast(pl.Float64),
         )
     )
-    return pl.concat([exact, spread], how="vertical")
+    return pl.concat([exact, inside, spread], how="vertical")
 
 
 def cost_per_interval(usage: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFrame:
@@ -109,9 +122,11 @@ def cost_per_interval(usage: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFrame
 
     The weighting depends only on (interval_start, interval_end), never on the
     customer, so prices are resolved once per distinct usage interval (an
-    exact equi-join for intervals that coincide with a price interval, an
-    inequality join for the rest) and then attached to the usage rows with a
-    hash join. Row order is not preserved. Extra input columns are ignored.
+    equi-join for intervals that coincide with a price interval, an as-of
+    join for intervals inside one price interval, a range join for the rest)
+    and then attached to the usage rows with an equi-join on
+    (interval_start, interval_end). Row order is not preserved. Extra input
+    columns are ignored.
     """
     u = usage.select(
         pl.col("customer_id"),
@@ -165,46 +180,65 @@ def hourly_usage(cost_per_interval: pl.LazyFrame) -> pl.LazyFrame:
       interval_start) unless interval lengths differ.
     """
     start, end = pl.col(_START), pl.col(_END)
+    first_hour, last_hour = pl.col("_first_hour"), pl.col("_last_hour")
+    # The hour columns are materialised here, not inlined into the filters
+    # below: filters on computed columns cannot be pushed into the upstream
+    # plan, so the branches share one evaluation of it instead of each
+    # re-running a differently filtered copy.
     df = cost_per_interval.select(
         "customer_id",
         start.cast(_TS),
         end.cast(_TS),
         pl.col("usage_kwh").cast(pl.Float64),
         pl.col("cost").cast(pl.Float64),
+    ).with_columns(
+        _first_hour=start.dt.truncate("1h"),
+        # End is exclusive: an interval ending exactly on the hour does not
+        # touch the next hour.
+        _last_hour=(end - pl.duration(microseconds=1)).dt.truncate("1h"),
     )
-    first_hour = start.dt.truncate("1h")
-    # End is exclusive: an interval ending exactly on the hour does not touch
-    # the next hour.
-    last_hour = (end - pl.duration(microseconds=1)).dt.truncate("1h")
 
-    # Most intervals sit inside one hour; only the others pay for explode.
-    inside = df.filter(first_hour == last_hour).select(
-        "customer_id",
-        hour_start=first_hour,
-        usage_kwh="usage_kwh",
-        cost="cost",
-        _covered_us=(end - start).dt.total_microseconds(),
-    )
+    one_hour = pl.duration(hours=1)
     hour = pl.col("hour_start")
-    piece_us = (
-        pl.min_horizontal(end, hour + pl.duration(hours=1)) - pl.max_horizontal(start, hour)
-    ).dt.total_microseconds()
-    fraction = pl.col("_covered_us").cast(pl.Float64) / (end - start).dt.total_microseconds().cast(pl.Float64)
-    crossing = (
-        df.filter(first_hour != last_hour)
-        .with_columns(hour_start=pl.datetime_ranges(first_hour, last_hour, "1h"))
-        .explode("hour_start")
-        .with_columns(_covered_us=piece_us)
-        .select(
+    piece_us = (pl.min_horizontal(end, hour + one_hour) - pl.max_horizontal(start, hour)).dt.total_microseconds()
+    length_us = (end - start).dt.total_microseconds()
+    fraction = pl.col("_covered_us").cast(pl.Float64) / length_us.cast(pl.Float64)
+
+    def pieces(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns(_covered_us=piece_us).select(
             "customer_id",
             "hour_start",
             usage_kwh=pl.col("usage_kwh") * fraction,
             cost=pl.col("cost") * fraction,
             _covered_us="_covered_us",
         )
-    )
+
+    # Most intervals sit inside one hour and pass through as they are. A
+    # crossing interval has a piece in its first and next hour, and only
+    # those longer than that pay for building and exploding hour lists. Each
+    # branch reads df directly, so the upstream plan is evaluated once.
+    kept = ["customer_id", _START, _END, "usage_kwh", "cost"]
+    parts = [
+        df.filter(last_hour == first_hour).select(
+            "customer_id",
+            hour_start=first_hour,
+            usage_kwh="usage_kwh",
+            cost="cost",
+            _covered_us=length_us,
+        ),
+        pieces(
+            df.filter(last_hour > first_hour)
+            .select(*kept, _h0=first_hour, _h1=first_hour + one_hour)
+            .unpivot(on=["_h0", "_h1"], index=kept, value_name="hour_start")
+        ),
+        pieces(
+            df.filter(last_hour > first_hour + one_hour)
+            .with_columns(hour_start=pl.datetime_ranges(first_hour + 2 * one_hour, last_hour, "1h"))
+            .explode("hour_start")
+        ),
+    ]
     return (
-        pl.concat([inside, crossing], how="vertical")
+        pl.concat(parts, how="vertical")
         .group_by("customer_id", "hour_start")
         .agg(
             usage_kwh=pl.col("usage_kwh").sum(),

@@ -1,0 +1,21 @@
+"""GX validation results and Data Docs, kept with the lake: rendered into the lake's state folder
+(a local lake's `_state/data_docs/`); for a lake on S3 the rendered site is also copied to
+`<root>/_state/data_docs/` so it travels with the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from expectations.docs import record_results
+from expectations.spec import Suite
+from warehouse.lake import Lake
+
+
+def publish_data_docs(lake: Lake, results: Sequence[tuple[Suite, object]], run_name: str) -> str:
+    """Record the results, rebuild Data Docs, and return the address of index.html."""
+    index = record_results(list(results), str(lake.data_docs_dir), run_name=run_name)  # type: ignore[arg-type]
+    if not lake.is_s3:
+        return index
+    target = lake.fs_path(lake.uri("_state", "data_docs"))
+    lake.fs.put(str(lake.data_docs_dir) + "/", target, recursive=True)
+    return lake.uri("_state", "data_docs", "index.html")
