@@ -87,49 +87,37 @@ def transaction_version(lake: Lake, table: Table, app_id: str) -> int | None:
     return None if delta is None else delta.transaction_version(app_id)
 
 
-def _partition_predicate(column: str, values: Iterable[dt.date | None]) -> str:
-    values = sorted({v for v in values if v is not None})
-    parts = []
-    if values:
-        parts.append(f"{column} IN ({', '.join(repr(v.isoformat()) for v in values)})")
-    return " OR ".join(parts) if parts else "false"
+def partition_predicate(column: str, values: Iterable[dt.date | None]) -> str:
+    """SQL selecting the given partition values; None selects the null partition."""
+    values = set(values)
+    dates = sorted(v for v in values if v is not None)
+    parts = [f"{column} IN ({', '.join(repr(v.isoformat()) for v in dates)})"] if dates else []
+    if None in values:
+        parts.append(f"{column} IS NULL")
+    return " OR ".join(parts) or "false"
 
 
 def replace_partitions(lake: Lake, table: Table, frame: pl.DataFrame, values: Iterable[dt.date | None]) -> None:
     """Atomically replace exactly the given partitions with `frame` (which may be empty)."""
-    assert table.partition_by
+    assert table.partition_by, f"{table.qualified} is not partitioned"
     values = set(values)
-    column = table.partition_by
     frame = conform(frame, table)
-    unexpected = set(frame.get_column(column).unique().to_list()) - values
+    unexpected = set(frame.get_column(table.partition_by).unique().to_list()) - values
     if unexpected:
         raise ValueError(f"{table.qualified}: rows outside the partitions being replaced: {unexpected}")
-    predicate = _partition_predicate(column, values)
-    if None in values:
-        predicate = f"({predicate}) OR {column} IS NULL" if predicate != "false" else f"{column} IS NULL"
-    if open_table(lake, table) is None and frame.is_empty():
-        frame = frame.clear()
-    write_deltalake(
-        lake.table_uri(table),
-        _arrow(frame),
-        mode="overwrite",
-        predicate=predicate if open_table(lake, table) is not None else None,
-        partition_by=[column],
-        schema_mode="merge" if table.open_schema else None,
-        storage_options=lake.delta_options,
-    )
+    replace_where(lake, table, frame, partition_predicate(table.partition_by, values))
 
 
 def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:
-    """Atomically replace the rows matching a SQL predicate with `frame`."""
-    frame = conform(frame, table)
+    """Atomically replace the rows matching a SQL predicate with `frame` (a new table is created)."""
     exists = open_table(lake, table) is not None
     write_deltalake(
         lake.table_uri(table),
-        _arrow(frame),
+        _arrow(conform(frame, table)),
         mode="overwrite",
         predicate=predicate if exists else None,
         partition_by=[table.partition_by] if table.partition_by else None,
+        schema_mode="merge" if table.open_schema else None,
         storage_options=lake.delta_options,
     )
 
