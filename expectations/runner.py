@@ -135,6 +135,8 @@ class _CompiledSuite:
     main: gx.ExpectationSuite
     # Dataset rules on the quarantine flag; they need the row verdicts first.
     late: gx.ExpectationSuite | None
+    # Every column an expectation names: all GX is given.
+    columns: frozenset[str]
 
 
 class _GxRuntime:
@@ -217,7 +219,9 @@ def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> 
         raise ValueError(f"column {QUARANTINED_COLUMN!r} is reserved for the runner")
 
     height = frame.height
-    pdf = frame.to_pandas()
+    # GX gets only the columns the suite reads: converting raw text and lineage columns to
+    # pandas objects would cost more than the validation itself.
+    pdf = frame.select([c for c in frame.columns if c in compiled.columns]).to_pandas()
     main = runtime.validate(pdf, compiled.main, _ROW_RESULT_FORMAT)
 
     masks = {name: np.zeros(height, dtype=np.bool_) for name in suite.row_rule_names}
@@ -271,7 +275,17 @@ def _compile(suite: Suite) -> _CompiledSuite:
         if late_rules
         else None
     )
-    return _CompiledSuite(suite=suite, main=main, late=late)
+    return _CompiledSuite(suite=suite, main=main, late=late, columns=_referenced_columns(suite))
+
+
+def _referenced_columns(suite: Suite) -> frozenset[str]:
+    names: set[str] = set()
+    for rule in suite.rules:
+        kwargs = rule.expectation.configuration.kwargs
+        names.update(kwargs.get(k) for k in ("column", "column_A", "column_B") if kwargs.get(k))
+        for k in ("column_list", "column_set"):
+            names.update(kwargs.get(k) or ())
+    return frozenset(names)
 
 
 def _annotated_copy(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
