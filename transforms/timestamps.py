@@ -7,29 +7,39 @@ import polars as pl
 UTC = pl.Datetime("us", "UTC")
 
 # Zoned ISO-8601 forms producers send: Z or a numeric offset, with or without fractions.
+# The most common comes first: later formats are only tried on rows still unparsed.
 _ZONED_FORMATS = (
     "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%dT%H:%M:%S%.fZ",
     "%Y-%m-%dT%H:%M:%S%:z",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
     "%Y-%m-%dT%H:%M:%S%.f%:z",
     "%Y-%m-%dT%H:%M:%S%z",
     "%Y-%m-%d %H:%M:%S%:z",
     "%Y-%m-%d %H:%M:%SZ",
 )
+_EPOCH = r"^-?\d{1,12}(\.\d+)?$"
 
 
 def parse_utc(text: pl.Expr) -> pl.Expr:
     """ISO-8601 with `Z` or an offset, or epoch seconds, as a UTC timestamp; null if none fits.
     Naive timestamps are rejected on purpose: their zone is unknown."""
-    text = text.str.strip_chars()
-    epoch = (
-        pl.when(text.str.contains(r"^-?\d{1,12}(\.\d+)?$"))
-        .then((text.cast(pl.Float64, strict=False) * 1_000_000).round(0).cast(pl.Int64))
-        .otherwise(None)
-    )
-    attempts = [text.str.strptime(UTC, fmt, strict=False) for fmt in _ZONED_FORMATS]
-    return pl.coalesce(
-        attempts[0],
-        *attempts[1:],
-        pl.from_epoch(epoch, time_unit="us").dt.replace_time_zone("UTC"),
-    )
+    return text.map_batches(_parse_series, return_dtype=UTC)
+
+
+def _parse_series(text: pl.Series) -> pl.Series:
+    """Staged parsing: each format sees only the rows the previous ones could not parse, so a
+    file in one format costs one strptime instead of one per supported format."""
+    text = text.cast(pl.String).str.strip_chars()
+    parsed = text.str.strptime(UTC, _ZONED_FORMATS[0], strict=False)
+    for fmt in _ZONED_FORMATS[1:]:
+        missing = parsed.is_null() & text.is_not_null()
+        if not missing.any():
+            return parsed
+        retry = text.filter(missing).str.strptime(UTC, fmt, strict=False)
+        parsed = parsed.scatter(missing.arg_true(), retry)
+    missing = parsed.is_null() & text.str.contains(_EPOCH).fill_null(False)
+    if missing.any():
+        seconds = text.filter(missing).cast(pl.Float64, strict=False)
+        epoch = pl.from_epoch((seconds * 1_000_000).round(0).cast(pl.Int64), time_unit="us")
+        parsed = parsed.scatter(missing.arg_true(), epoch.dt.replace_time_zone("UTC"))
+    return parsed
