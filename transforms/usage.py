@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.dedupe import flag_conflicts
 from transforms.timestamps import parse_utc
 
 DEFAULT_INTERVAL = pl.duration(minutes=5)
@@ -41,11 +42,6 @@ def _number(name: str, schema: pl.Schema) -> pl.Expr:
     return _text(name, schema).cast(pl.Float64, strict=False)
 
 
-def _conflicts(keys: list[str], values: list[str]) -> pl.Expr:
-    """True where the same key appears more than once in one file with different values."""
-    return (pl.struct(values).n_unique().over(["_file_hash", *keys]) > 1).fill_null(False)
-
-
 def event_date(start_field: str = "intervalStart") -> pl.Expr:
     """The bronze partition: the UTC date of the interval start (null when unparseable)."""
     return parse_utc(pl.col(start_field)).dt.date()
@@ -59,14 +55,10 @@ def prepare_usage(bronze: pl.LazyFrame) -> pl.LazyFrame:
             usage_kwh=_number("usage", schema),
         )
     )
-    return typed.with_columns(
-        conflicting_duplicate=_conflicts(["customer_id", "interval_start"], ["interval_end", "usage_kwh"]),
-    )
+    return flag_conflicts(typed, ["customer_id", "interval_start"], ["interval_end", "usage_kwh"])
 
 
 def prepare_prices(bronze: pl.LazyFrame) -> pl.LazyFrame:
     schema = bronze.collect_schema()
     typed = _interval(bronze.with_columns(price_per_kwh=_number("price", schema)))
-    return typed.with_columns(
-        conflicting_duplicate=_conflicts(["interval_start"], ["interval_end", "price_per_kwh"]),
-    )
+    return flag_conflicts(typed, ["interval_start"], ["interval_end", "price_per_kwh"])
