@@ -1,6 +1,7 @@
 """Sensors: file drops start landing runs; landed files start refine runs for their dates;
 gold follows its inputs through declarative automation."""
 
+import datetime as dt
 import hashlib
 import json
 
@@ -63,7 +64,9 @@ def refine_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
         if not dates:
             continue
         log = land.ingest_log(the_lake, ds.source).filter(status="landed")
-        fingerprint = hashlib.sha256("".join(sorted(log["file_hash"])).encode()).hexdigest()[:16]
+        # The hour is part of the key: a failed refine of the same files is retried once an hour.
+        hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
+        fingerprint = hashlib.sha256("".join(sorted(log["file_hash"])).encode()).hexdigest()[:16] + f":{hour}"
         keys = [asset_key(ds.silver.qualified), asset_key(ds.quarantine.qualified)]
         for first, last in contiguous_ranges([d for d in dates if d is not None]) or [_today_range()]:
             requests.append(
@@ -76,9 +79,7 @@ def refine_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     return requests or dg.SkipReason("nothing landed is waiting for validation")
 
 
-def _today_range():
-    import datetime as dt
-
+def _today_range() -> tuple[dt.date, dt.date]:
     today = dt.datetime.now(dt.UTC).date()
     return (today, today)
 
