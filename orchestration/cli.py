@@ -74,6 +74,22 @@ def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:
     click.echo(f"wrote {n} files to {lake.landing_uri('energy_prices')}")
 
 
+@generate.command("parks")
+@lake_option
+@click.option("--parks", default=4, show_default=True, help="Number of parks (wind and solar, several timezones).")
+@click.option("--start", default="2024-03-25", show_default=True, help="First park-local day.")
+@click.option("--days", default=14, show_default=True)
+@click.option("--seed", default=0)
+def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int, seed: int) -> None:
+    """A park register and one 15-minute readings CSV per park, in park-local time."""
+    from warehouse.generate.parks import generate_parks
+
+    lake = Lake.from_env(lake_root)
+    args = {"parks": parks, "start": dt.date.fromisoformat(start), "days": days, "seed": seed}
+    n = _write(lake, generate_parks(**args), parks + 1, "park files")
+    click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
+
+
 @main.command()
 @lake_option
 def run(lake_root: str | None) -> None:

@@ -8,6 +8,7 @@ from warehouse import catalog
 from warehouse.lake import Lake
 
 START = dt.date(2020, 8, 5)
+PARKS_START = dt.date(2024, 3, 25)
 
 DEMO_QUERIES = {
     "Hourly usage and cost (gold.hourly_usage)": (
@@ -17,6 +18,11 @@ DEMO_QUERIES = {
     "Most expensive customers per day (gold.cost_per_interval)": (
         "SELECT date, customer_id, round(sum(usage_kwh), 2) AS kwh, round(sum(cost), 2) AS cost "
         "FROM gold.cost_per_interval GROUP BY ALL ORDER BY cost DESC LIMIT 5"
+    ),
+    "Parks on Europe's spring-forward day, 92 quarter-hours (gold.park_daily_stats)": (
+        "SELECT park_name, energy_type, date, round(energy_mwh, 1) AS energy_mwh, readings, expected_readings, "
+        "round(completeness, 3) AS completeness, negative_readings FROM gold.park_daily_stats "
+        "WHERE date = DATE '2024-03-31' ORDER BY park_name"
     ),
     "Files landed (ops.ingest_log)": (
         "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
@@ -39,6 +45,7 @@ def _drop(lake: Lake, files) -> int:
 
 def run_demo(lake: Lake, customers: int, days: int) -> None:
     from orchestration.run import run_pending
+    from warehouse.generate.parks import generate_parks
     from warehouse.generate.prices import generate_prices
     from warehouse.generate.usage import generate_usage
 
@@ -48,6 +55,8 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
         lake, generate_usage(customers, START, 1, per="day", fmt="ndjson", gzip=True, first_customer=customers + 1)
     )
     n += _drop(lake, generate_prices(START, days, per="day", fmt="json"))
+    # Two weeks around Europe's spring-forward day (2024-03-31) and Adelaide's fall-back day.
+    n += _drop(lake, generate_parks(parks=4, start=PARKS_START, days=14))
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
     summary = run_pending(lake.root)
     for label, ok in summary.runs:

@@ -13,11 +13,12 @@ import dagster as dg
 from assets.catalog import duckdb_catalog
 from assets.gold import GOLD_ASSETS
 from assets.ingest import LAND_ASSETS, REFINE_ASSETS
+from assets.parks import PARKS_GOLD_ASSETS
 from assets.partitions import contiguous_ranges, range_tags
 from orchestration.resources import LakeResource
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.stages import gold, land, refine
+from warehouse.stages import gold, gold_parks, land, refine
 
 
 @dataclass
@@ -70,6 +71,9 @@ def _refine_and_build(
 ) -> None:
     for ds, refine_asset in zip(DATASETS.values(), REFINE_ASSETS, strict=True):
         dates = by_source.get(ds.source, set())
+        if ds.reference is not None:
+            # Its reference table was refined just before: rows waiting for it are pending now.
+            dates = by_source[ds.source] = dates | refine.pending_dates(lake, ds.source)
         dated = [d for d in dates if d is not None]
         ranges = contiguous_ranges(dated)
         if None in dates and not ranges:
@@ -92,6 +96,9 @@ def _refine_and_build(
         _materialize(summary, f"cost {first}..{last}", [cost_asset], lake_root, inst, range_tags(first, last))
     for first, last in contiguous_ranges(hourly_dates):
         _materialize(summary, f"hourly {first}..{last}", [hourly_asset], lake_root, inst, range_tags(first, last))
+    for first, last in contiguous_ranges(gold_parks.affected_dates(by_source.get("park_readings", set()))):
+        label = f"park stats {first}..{last}"
+        _materialize(summary, label, PARKS_GOLD_ASSETS, lake_root, inst, range_tags(first, last))
 
 
 def _blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -100,11 +100,34 @@ PRICE_FIELDS = _raw(
     ("price", "Price as sent, currency per kWh."),
 )
 
+PARK_FIELDS = _raw(
+    ("park_name", "Park name as sent (unique per park)."),
+    ("timezone", "IANA timezone of the park as sent, e.g. Europe/Amsterdam."),
+    ("energy_type", "Wind or Solar as sent (any casing)."),
+)
+PARK_READING_FIELDS = _raw(
+    ("datetime", "Naive local timestamp in the park's timezone as sent, e.g. 2020-03-01 00:00:00."),
+    ("MW", "Average power over the interval as sent, MW."),
+    ("park_name", "Park name when the file has the column (optional; else the file's stem)."),
+)
+
 _TABLES: tuple[Table, ...] = (
     bronze("customer_usage", USAGE_FIELDS, "Meter usage records exactly as landed."),
     bronze("energy_prices", PRICE_FIELDS, "Energy price records exactly as landed."),
     quarantine("customer_usage", USAGE_FIELDS, "Usage records that failed validation."),
     quarantine("energy_prices", PRICE_FIELDS, "Price records that failed validation."),
+    bronze("parks", PARK_FIELDS, "Park register records exactly as landed (event date always null)."),
+    bronze(
+        "park_readings",
+        PARK_READING_FIELDS,
+        "Park readings exactly as landed; partitioned by the naive local date of datetime.",
+    ),
+    quarantine("parks", PARK_FIELDS, "Park register records that failed validation."),
+    quarantine(
+        "park_readings",
+        PARK_READING_FIELDS,
+        "Park readings that failed validation (readings of parks not yet registered wait in bronze instead).",
+    ),
     Table(
         name="customer_usage",
         layer="silver",
@@ -133,6 +156,85 @@ _TABLES: tuple[Table, ...] = (
         description="Validated prices, one row per interval; latest ingest wins.",
         keys=("interval_start",),
         partition_by="event_date",
+    ),
+    Table(
+        name="parks",
+        layer="silver",
+        columns=(
+            Column("park_name", pl.String(), "Park name."),
+            Column("timezone", pl.String(), "IANA timezone of the park's local timestamps."),
+            Column("energy_type", pl.String(), "Wind or Solar."),
+            Column("valid_from", UTC, "Ingest time of the file that introduced this version."),
+            Column("valid_to", UTC, "Ingest time of the next version of the park; null while current."),
+            Column("is_current", pl.Boolean(), "This is the park's current version."),
+            *LINEAGE_COLUMNS,
+            Column("event_date", pl.Date(), "Always null (the register has no event time); the shared partition."),
+        ),
+        description=(
+            "Park register with history: one row per version of a park's attributes (a later file "
+            "with different attributes starts a new version); is_current marks the register in force."
+        ),
+        keys=("park_name", "valid_from"),
+        # Partitioned like every silver table, so per-date readers work; all rows are in the null one.
+        partition_by="event_date",
+    ),
+    Table(
+        name="park_readings",
+        layer="silver",
+        columns=(
+            Column("park_name", pl.String(), "Park name."),
+            Column("energy_type", pl.String(), "Wind or Solar (the park's register entry when refined)."),
+            Column("ts_local", pl.Datetime("us"), "Interval start, naive local time of the park."),
+            Column("ts_utc", UTC, "Interval start (UTC)."),
+            Column(
+                "interval_minutes",
+                pl.Int64(),
+                "The park's reading cadence, minutes (never the gap to the next row).",
+            ),
+            Column("mw", pl.Float64(), "Average power over the interval, MW (small negatives are real)."),
+            Column("energy_mwh", pl.Float64(), "mw x interval_minutes / 60, MWh."),
+            *LINEAGE_COLUMNS,
+            Column("event_date", pl.Date(), "Park-local date of ts_local; partition."),
+        ),
+        description="Validated park readings, one row per park and instant; latest ingest wins.",
+        keys=("park_name", "ts_utc"),
+        partition_by="event_date",
+    ),
+    Table(
+        name="park_daily_stats",
+        layer="gold",
+        columns=(
+            Column("park_name", pl.String(), "Park name."),
+            Column("energy_type", pl.String(), "Wind or Solar (current register)."),
+            Column("date", pl.Date(), "The park's local calendar date; partition."),
+            Column("energy_mwh", pl.Float64(), "Energy produced in the local day, MWh."),
+            Column("avg_mw", pl.Float64(), "Mean of the day's readings, MW."),
+            Column("min_mw", pl.Float64(), "Lowest reading, MW."),
+            Column("max_mw", pl.Float64(), "Highest reading, MW."),
+            Column("readings", pl.Int64(), "Readings in silver for the day."),
+            Column("expected_readings", pl.Int64(), "Length of the local day / cadence (92, 96 or 100 for 15 min)."),
+            Column("completeness", pl.Float64(), "readings / expected_readings."),
+            Column("negative_readings", pl.Int64(), "Readings below zero (the park's own consumption)."),
+        ),
+        description="Energy, power range and completeness per park and park-local day.",
+        keys=("park_name", "date"),
+        partition_by="date",
+    ),
+    Table(
+        name="energy_type_daily_stats",
+        layer="gold",
+        columns=(
+            Column("energy_type", pl.String(), "Wind or Solar."),
+            Column("date", pl.Date(), "Park-local calendar date; partition."),
+            Column("parks", pl.Int64(), "Parks of this type with readings on the date."),
+            Column("energy_mwh", pl.Float64(), "Energy summed over those parks, MWh."),
+            Column("readings", pl.Int64(), "Readings summed over those parks."),
+            Column("expected_readings", pl.Int64(), "Expected readings summed over those parks."),
+            Column("completeness", pl.Float64(), "readings / expected_readings over those parks."),
+        ),
+        description="park_daily_stats rolled up per energy type and park-local date.",
+        keys=("energy_type", "date"),
+        partition_by="date",
     ),
     Table(
         name="cost_per_interval",
@@ -205,6 +307,11 @@ _TABLES: tuple[Table, ...] = (
             Column("superseded", pl.Int64(), "Valid rows replaced by a later ingest."),
             Column("waiting", pl.Int64(), "Valid rows waiting for reference data."),
             Column("in_silver", pl.Int64(), "Rows of the file now in silver."),
+            Column(
+                "reference_version",
+                pl.Int64(),
+                "Delta version of the dataset's reference table the rows were refined against (null: none).",
+            ),
         ),
         description="Where each file's rows went, per event date; rebuilt with each date.",
         keys=("source", "file_hash", "event_date"),

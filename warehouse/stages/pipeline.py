@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.stages import gold, land, refine
+from warehouse.stages import gold, gold_parks, land, refine
 
 
 @dataclass
@@ -17,6 +17,7 @@ class PipelineReport:
     refined: dict[str, refine.RefineReport] = field(default_factory=dict)
     cost_dates: list[dt.date] = field(default_factory=list)
     hourly_dates: list[dt.date] = field(default_factory=list)
+    park_dates: list[dt.date] = field(default_factory=list)
 
 
 def process_pending(lake: Lake, run_id: str = "library") -> PipelineReport:
@@ -31,4 +32,8 @@ def process_pending(lake: Lake, run_id: str = "library") -> PipelineReport:
     )
     gold.build_cost(lake, report.cost_dates)
     gold.build_hourly(lake, report.hourly_dates)
+    # Only dates whose silver readings changed: a re-sent identical file rebuilds no gold.
+    report.park_dates = gold_parks.affected_dates(report.refined["park_readings"].changed_dates)
+    gold_parks.build_park_daily(lake, report.park_dates)
+    gold_parks.build_energy_type_daily(lake, report.park_dates)
     return report

@@ -3,7 +3,13 @@ split into quarantine and silver (deduplicated, latest ingest wins), and counted
 
 Each date is rebuilt from all of its bronze rows, so refining is deterministic and idempotent:
 re-running a date, or a run killed between commits, converges to the same tables. Only the
-partitions of the given dates are rewritten."""
+partitions of the given dates are rewritten.
+
+Datasets with a reference table (park readings read the park register) get the current reference
+as a second argument of `prepare`. Rows the dataset flags as waiting for reference data are not
+validated: they stay in bronze, are counted as `waiting`, and their dates are refined again once
+the reference table's Delta version moves. A register with `refine_scope="all"` is rebuilt whole
+from its bronze, and with `history=True` its silver keeps every version of a key."""
 
 from __future__ import annotations
 
@@ -12,13 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
+from deltalake.schema import Field
 
 from expectations.runner import RuleOutcome, validate
 from transforms.dedupe import latest_wins
 from warehouse import delta
-from warehouse.datasets import Dataset
+from warehouse.datasets import Dataset, dataset
 from warehouse.lake import Lake
-from warehouse.registry import table
+from warehouse.registry import Table, table
 
 INGEST_LOG = table("ops.ingest_log")
 FILE_COUNTS = table("ops.file_counts")
@@ -26,12 +33,19 @@ FILE_COUNTS = table("ops.file_counts")
 
 @dataclass
 class DateOutcome:
+    """One validation batch: a single date, or (datasets with `refine_batch_dates` > 1) a run
+    of dates refined together; `date` is the first of `batch_dates`."""
+
     date: dt.date | None
     rows: int
     quarantined: int
     in_silver: int
     rules: list[RuleOutcome]
     gx_result: object
+    waiting: int = 0
+    batch_dates: list[dt.date | None] = field(default_factory=list)
+    # Dates whose silver keys or values differ from before (lineage aside).
+    changed: set[dt.date | None] = field(default_factory=set)
 
     @property
     def blocking_failures(self) -> list[str]:
@@ -42,6 +56,10 @@ class DateOutcome:
 class RefineReport:
     source: str
     dates: list[DateOutcome] = field(default_factory=list)
+
+    @property
+    def changed_dates(self) -> set[dt.date | None]:
+        return {c for d in self.dates for c in d.changed}
 
     @property
     def blocking_failures(self) -> dict[dt.date | None, list[str]]:
@@ -63,23 +81,44 @@ class RefineReport:
 
 
 def pending_dates(lake: Lake, source: str) -> set[dt.date | None]:
-    """Event dates of files landed but not yet refined."""
+    """Event dates of files landed but not yet refined, plus dates with rows waiting for
+    reference data refined against an older version of the reference table."""
     log = (
         delta.scan(lake, INGEST_LOG)
         .filter((pl.col("source") == source) & (pl.col("status") == "landed"))
         .select("event_dates")
         .collect()
     )
-    return {d for dates in log["event_dates"].to_list() for d in (dates or [])}
+    dates = {d for dates in log["event_dates"].to_list() for d in (dates or [])}
+    ds = dataset(source)
+    if ds.waiting and ds.reference:
+        current = delta.version(lake, table(ds.reference.table))
+        if current is not None:
+            counts = delta.scan(lake, FILE_COUNTS)
+            # Counts written before the column existed were refined against no known version.
+            recorded = pl.col("reference_version") if "reference_version" in counts.collect_schema() else pl.lit(None)
+            stale = recorded.is_null() | (recorded != current)
+            waiting = (
+                counts.filter((pl.col("source") == source) & (pl.col("waiting") > 0) & stale)
+                .select("event_date")
+                .unique()
+                .collect()
+            )
+            dates |= set(waiting["event_date"].to_list())
+    return dates
 
 
 def refine(lake: Lake, ds: Dataset, dates: Iterable[dt.date | None], now: dt.datetime | None = None) -> RefineReport:
     now = now or dt.datetime.now(dt.UTC)
     report = RefineReport(ds.source)
     ordered = sorted(set(dates), key=lambda d: (d is not None, d or dt.date.min))
+    if ds.refine_scope == "all" and ordered:
+        ordered = [None]
+    reference, ref_version = _reference(lake, ds)
+    _add_missing_columns(lake, FILE_COUNTS)
     hashes: set[str] = set()
-    for date in ordered:
-        outcome, touched = _refine_date(lake, ds, date)
+    for batch in _batches(ordered, ds.refine_batch_dates):
+        outcome, touched = _refine_batch(lake, ds, batch, reference, ref_version)
         report.dates.append(outcome)
         hashes |= touched
     if hashes:
@@ -87,55 +126,160 @@ def refine(lake: Lake, ds: Dataset, dates: Iterable[dt.date | None], now: dt.dat
     return report
 
 
-def _refine_date(lake: Lake, ds: Dataset, date: dt.date | None) -> tuple[DateOutcome, set[str]]:
-    raw = delta.read_partitions(lake, ds.bronze, [date])
-    prepared = ds.prepare(raw.lazy()).collect()
-    validation = validate(prepared, ds.suite)
-    prepared = prepared.with_columns(failed_rules=validation.failed_rules)
-    is_bad = pl.col("failed_rules").list.len() > 0
+def _add_missing_columns(lake: Lake, t: Table) -> None:
+    """A lake written before a registry column existed gets it (null) before the next write."""
+    existing = delta.open_table(lake, t)
+    if existing is None:
+        return
+    present = {f.name for f in existing.schema().fields}
+    missing = [c for c in t.columns if c.name not in present]
+    if missing:
+        arrow = pl.DataFrame(schema={c.name: c.dtype for c in missing}).to_arrow().schema
+        existing.alter.add_columns([Field.from_arrow(f) for f in arrow])
 
-    bad = prepared.filter(is_bad)
+
+def _batches(ordered: list[dt.date | None], size: int) -> list[list[dt.date | None]]:
+    """Runs of at most `size` dates; the null date is always alone."""
+    batches: list[list[dt.date | None]] = [[None]] if None in ordered else []
+    dated = [d for d in ordered if d is not None]
+    batches += [dated[i : i + size] for i in range(0, len(dated), max(size, 1))]
+    return batches
+
+
+def _reference(lake: Lake, ds: Dataset) -> tuple[pl.DataFrame | None, int | None]:
+    """The reference frame prepare receives and the Delta version it was read at."""
+    if ds.reference is None:
+        return None, None
+    ref_table = table(ds.reference.table)
+    version = delta.version(lake, ref_table)
+    return ds.reference.select(delta.scan(lake, ref_table)).collect(), version
+
+
+def _refine_batch(
+    lake: Lake, ds: Dataset, dates: list[dt.date | None], reference: pl.DataFrame | None, ref_version: int | None
+) -> tuple[DateOutcome, set[str]]:
+    whole = ds.refine_scope == "all"
+    raw = delta.scan(lake, ds.bronze).collect() if whole else delta.read_partitions(lake, ds.bronze, dates)
+    prepared = (ds.prepare(raw.lazy()) if reference is None else ds.prepare(raw.lazy(), reference.lazy())).collect()
+    is_waiting = pl.col(ds.waiting) if ds.waiting else pl.lit(False)
+    checked = prepared.filter(~is_waiting)
+    validation = validate(checked, ds.suite)
+    checked = checked.with_columns(failed_rules=validation.failed_rules)
+    is_bad = pl.col("failed_rules").list.len() > 0
+    # Bronze rows carry their partition value, which is the date the rows are refined under.
+    event_date = pl.col("_event_date")
+
+    bad = checked.filter(is_bad)
     quarantine = bad.select(
-        *[c for c in raw.columns if c != "_event_date"],
+        *[pl.col(ds.raw_columns.get(c, c)).alias(c) for c in raw.columns if c != "_event_date"],
         "failed_rules",
         reason=pl.col("failed_rules").list.join(", "),
-        event_date=pl.lit(date, dtype=pl.Date),
+        event_date=event_date,
     )
-    fates = latest_wins(prepared.filter(~is_bad).lazy(), list(ds.keys), list(ds.values)).collect()
-    silver = fates.filter(pl.col("_fate") == "kept").with_columns(event_date=pl.lit(date, dtype=pl.Date))
+    valid = checked.filter(~is_bad)
+    if ds.history:
+        fates = _versions(valid, list(ds.keys), list(ds.values))
+    else:
+        fates = latest_wins(valid.lazy(), list(ds.keys), list(ds.values)).collect()
+    silver = fates.filter(pl.col("_fate") == "kept").with_columns(event_date=event_date)
 
+    outcomes = pl.concat(
+        [
+            checked.select("_file_hash", "_row_number", "_event_date", _bad=is_bad, _waiting=pl.lit(False)),
+            prepared.filter(is_waiting).select(
+                "_file_hash", "_row_number", "_event_date", _bad=pl.lit(False), _waiting=pl.lit(True)
+            ),
+        ]
+    )
     counts = (
-        prepared.lazy()
+        outcomes.lazy()
         .join(fates.lazy().select("_file_hash", "_row_number", "_fate"), on=["_file_hash", "_row_number"], how="left")
-        .group_by("_file_hash")
+        .group_by("_file_hash", "_event_date")
         .agg(
             rows=pl.len(),
-            valid=(~is_bad).sum(),
-            quarantined=is_bad.sum(),
+            valid=(~pl.col("_bad") & ~pl.col("_waiting")).sum(),
+            quarantined=pl.col("_bad").sum(),
             duplicate=(pl.col("_fate") == "duplicate").sum(),
             superseded=(pl.col("_fate") == "superseded").sum(),
-            waiting=pl.lit(0, dtype=pl.Int64),
+            waiting=pl.col("_waiting").sum(),
             in_silver=(pl.col("_fate") == "kept").sum(),
         )
-        .rename({"_file_hash": "file_hash"})
-        .with_columns(source=pl.lit(ds.source), event_date=pl.lit(date, dtype=pl.Date))
+        .rename({"_file_hash": "file_hash", "_event_date": "event_date"})
+        .with_columns(source=pl.lit(ds.source), reference_version=pl.lit(ref_version, dtype=pl.Int64))
         .collect()
     )
 
-    delta.replace_partitions(lake, ds.quarantine, quarantine, [date])
-    if date is not None:
-        delta.replace_partitions(lake, ds.silver, silver.select(_silver_columns(ds)), [date])
-    date_sql = "event_date IS NULL" if date is None else f"event_date = '{date.isoformat()}'"
-    delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}' AND {date_sql}")
+    silver = silver.select(_silver_columns(ds))
+    changed: set[dt.date | None] = set()
+    if whole:
+        quarantined_dates = set(delta.scan(lake, ds.quarantine).select("event_date").unique().collect()["event_date"])
+        replaced = {None} | quarantined_dates | set(quarantine["event_date"].to_list())
+        delta.replace_partitions(lake, ds.quarantine, quarantine, replaced)
+        if _differs(delta.scan(lake, ds.silver).collect(), silver, ds):
+            # Rewritten only on change: its Delta version tells dependants that it moved.
+            delta.replace_where(lake, ds.silver, silver, "true")
+            changed.add(None)
+        delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}'")
+    else:
+        delta.replace_partitions(lake, ds.quarantine, quarantine, dates)
+        dated = [d for d in dates if d is not None]
+        if dated:
+            before = delta.read_partitions(lake, ds.silver, dated)
+            changed = {
+                d
+                for d in dated
+                if _differs(before.filter(pl.col("event_date") == d), silver.filter(pl.col("event_date") == d), ds)
+            }
+            delta.replace_partitions(lake, ds.silver, silver, dated)
+        delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}' AND ({_dates_sql(dates)})")
     outcome = DateOutcome(
-        date=date,
+        date=dates[0],
         rows=prepared.height,
         quarantined=bad.height,
         in_silver=silver.height,
         rules=validation.rules,
         gx_result=validation.result,
+        waiting=prepared.height - checked.height,
+        batch_dates=list(dates),
+        changed=changed,
     )
     return outcome, set(counts["file_hash"].to_list())
+
+
+def _dates_sql(dates: list[dt.date | None]) -> str:
+    parts = []
+    dated = [d for d in dates if d is not None]
+    if dated:
+        parts.append(f"event_date IN ({', '.join(repr(d.isoformat()) for d in dated)})")
+    if None in dates:
+        parts.append("event_date IS NULL")
+    return " OR ".join(parts)
+
+
+def _versions(valid: pl.DataFrame, keys: list[str], values: list[str]) -> pl.DataFrame:
+    """History instead of latest-wins: in ingest order per key, a row whose values differ from
+    the previous row's starts a version (`kept`); an unchanged repeat is a `duplicate`. A version
+    is valid from its row's ingest time until the next version's."""
+    ordered = valid.sort([*keys, "_ingested_at", "_row_number"])
+    first = pl.int_range(pl.len()).over(keys) == 0
+    differs = pl.any_horizontal([pl.col(v).ne_missing(pl.col(v).shift(1).over(keys)) for v in values])
+    fated = ordered.with_columns(_fate=pl.when(first | differs).then(pl.lit("kept")).otherwise(pl.lit("duplicate")))
+    kept = (
+        fated.filter(pl.col("_fate") == "kept")
+        .with_columns(valid_from=pl.col("_ingested_at"))
+        .with_columns(valid_to=pl.col("valid_from").shift(-1).over(keys))
+        .with_columns(is_current=pl.col("valid_to").is_null())
+        .select("_file_hash", "_row_number", "valid_from", "valid_to", "is_current")
+    )
+    return fated.join(kept, on=["_file_hash", "_row_number"], how="left")
+
+
+def _differs(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> bool:
+    """Whether silver content changed, ignoring lineage (a later identical file wins too)."""
+    columns = [c for c in ds.silver.column_names if not c.startswith("_")]
+    if before.height != after.height:
+        return True
+    return not before.select(columns).sort(columns).equals(after.select(columns).sort(columns))
 
 
 def _silver_columns(ds: Dataset) -> list[str]:
