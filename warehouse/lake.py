@@ -55,13 +55,12 @@ class Lake:
 
     @property
     def delta_options(self) -> dict[str, str] | None:
-        """Options for delta-rs. S3 commits need a safe rename; the lake has one writer at a time
-        (Dagster runs are serialised per source), so unsafe rename is acceptable and documented."""
+        """Options for delta-rs. delta-rs 1.x commits to S3 with conditional writes
+        (If-None-Match), so no locking provider or unsafe-rename setting is needed."""
         if not self.is_s3:
             return None
         options = dict(self.storage_options)
-        options.setdefault("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
-        if "AWS_ENDPOINT_URL" in options and options["AWS_ENDPOINT_URL"].startswith("http://"):
+        if options.get("AWS_ENDPOINT_URL", "").startswith("http://"):
             options.setdefault("AWS_ALLOW_HTTP", "true")
         return options
 
