@@ -90,6 +90,22 @@ def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int,
     click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
 
 
+@generate.command("sites")
+@lake_option
+@click.option("--sites", default=5, show_default=True, help="Number of battery sites.")
+@click.option("--start", default="2023-01-01", show_default=True, help="First UTC day.")
+@click.option("--days", default=7, show_default=True)
+@click.option("--seed", default=0)
+def generate_sites_cmd(lake_root: str | None, sites: int, start: str, days: int, seed: int) -> None:
+    """A site register, configurations (one change half way) and one 10-minute live-data file per day."""
+    from warehouse.generate.sites import generate_sites
+
+    lake = Lake.from_env(lake_root)
+    args = {"sites": sites, "start": dt.date.fromisoformat(start), "days": days, "seed": seed}
+    n = _write(lake, generate_sites(**args), days + 3, "site files")
+    click.echo(f"wrote {n} files to {lake.uri('landing')} (sites, site_configurations, site_live_data)")
+
+
 @main.command()
 @lake_option
 def run(lake_root: str | None) -> None:

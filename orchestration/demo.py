@@ -9,6 +9,7 @@ from warehouse.lake import Lake
 
 START = dt.date(2020, 8, 5)
 PARKS_START = dt.date(2024, 3, 25)
+SITES_START = dt.date(2023, 1, 1)
 
 DEMO_QUERIES = {
     "Hourly usage and cost (gold.hourly_usage)": (
@@ -23,6 +24,11 @@ DEMO_QUERIES = {
         "SELECT park_name, energy_type, date, round(energy_mwh, 1) AS energy_mwh, readings, expected_readings, "
         "round(completeness, 3) AS completeness, negative_readings FROM gold.park_daily_stats "
         "WHERE date = DATE '2024-03-31' ORDER BY park_name"
+    ),
+    "Battery sites: latest reading and current configuration (gold.site_latest)": (
+        "SELECT site_id, name, location, dt_stamp, soc, load_kwh, net_load_kwh, battery_vendor, "
+        "battery_capacity_kwh, configuration_valid_from FROM gold.site_latest "
+        "ORDER BY try_cast(site_id AS HUGEINT)"
     ),
     "Files landed (ops.ingest_log)": (
         "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
@@ -47,6 +53,7 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     from orchestration.run import run_pending
     from warehouse.generate.parks import generate_parks
     from warehouse.generate.prices import generate_prices
+    from warehouse.generate.sites import generate_sites
     from warehouse.generate.usage import generate_usage
 
     click.echo(f"lake: {lake.root}")
@@ -57,6 +64,8 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     n += _drop(lake, generate_prices(START, days, per="day", fmt="json"))
     # Two weeks around Europe's spring-forward day (2024-03-31) and Adelaide's fall-back day.
     n += _drop(lake, generate_parks(parks=4, start=PARKS_START, days=14))
+    # A week of 10-minute battery telemetry; site 1 gets a larger battery half way through.
+    n += _drop(lake, generate_sites(sites=5, start=SITES_START, days=7))
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
     summary = run_pending(lake.root)
     for label, ok in summary.runs:

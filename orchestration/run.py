@@ -15,10 +15,11 @@ from assets.gold import GOLD_ASSETS
 from assets.ingest import LAND_ASSETS, REFINE_ASSETS
 from assets.parks import PARKS_GOLD_ASSETS
 from assets.partitions import contiguous_ranges, range_tags
+from assets.sites import SITES_GOLD_ASSETS
 from orchestration.resources import LakeResource
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.stages import gold, gold_parks, land, refine
+from warehouse.stages import gold, gold_parks, gold_sites, land, refine
 
 
 @dataclass
@@ -99,6 +100,13 @@ def _refine_and_build(
     for first, last in contiguous_ranges(gold_parks.affected_dates(by_source.get("park_readings", set()))):
         label = f"park stats {first}..{last}"
         _materialize(summary, label, PARKS_GOLD_ASSETS, lake_root, inst, range_tags(first, last))
+    if any(by_source.get(source) for source in gold_sites.SOURCES):
+        # Site sources are refined whole: every date with readings is rebuilt (see docs/sites.md).
+        daily_asset, latest_asset = SITES_GOLD_ASSETS
+        for first, last in contiguous_ranges(gold_sites.live_date_list(lake)):
+            label = f"site stats {first}..{last}"
+            _materialize(summary, label, [daily_asset], lake_root, inst, range_tags(first, last))
+        _materialize(summary, "site latest", [latest_asset], lake_root, inst)
 
 
 def _blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:

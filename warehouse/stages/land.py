@@ -137,6 +137,7 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
                 chunk_no += 1
                 frame = chunk.frame
                 if chunk_no == 1:
+                    _check_records(frame, ds, f.path)
                     _require_fields(frame, ds, f.path)
                 frame = frame.with_columns(
                     _source_file=pl.lit(f.path),
@@ -178,6 +179,13 @@ class _IngestClock:
     def tick(self) -> dt.datetime:
         self._last = max(dt.datetime.now(dt.UTC), self._last + dt.timedelta(microseconds=1))
         return self._last
+
+
+def _check_records(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
+    """The dataset's own whole-file check (e.g. a producer's unsupported shape)."""
+    reason = ds.check_records(frame) if ds.check_records else None
+    if reason:
+        raise FileRejected(path, reason)
 
 
 def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:

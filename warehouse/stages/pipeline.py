@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.stages import gold, gold_parks, land, refine
+from warehouse.stages import gold, gold_parks, gold_sites, land, refine
 
 
 @dataclass
@@ -18,6 +18,8 @@ class PipelineReport:
     cost_dates: list[dt.date] = field(default_factory=list)
     hourly_dates: list[dt.date] = field(default_factory=list)
     park_dates: list[dt.date] = field(default_factory=list)
+    site_dates: list[dt.date] = field(default_factory=list)
+    site_latest_rebuilt: bool = False
 
 
 def process_pending(lake: Lake, run_id: str = "library") -> PipelineReport:
@@ -36,4 +38,12 @@ def process_pending(lake: Lake, run_id: str = "library") -> PipelineReport:
     report.park_dates = gold_parks.affected_dates(report.refined["park_readings"].changed_dates)
     gold_parks.build_park_daily(lake, report.park_dates)
     gold_parks.build_energy_type_daily(lake, report.park_dates)
+    changed = {s: report.refined[s].changed_dates for s in ("sites", "site_configurations", "site_live_data")}
+    report.site_dates = gold_sites.affected_dates(
+        lake, changed["site_live_data"], configurations_changed=bool(changed["site_configurations"])
+    )
+    gold_sites.build_daily(lake, report.site_dates)
+    if any(changed.values()):
+        gold_sites.build_latest(lake)
+        report.site_latest_rebuilt = True
     return report

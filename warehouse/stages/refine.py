@@ -9,7 +9,12 @@ Datasets with a reference table (park readings read the park register) get the c
 as a second argument of `prepare`. Rows the dataset flags as waiting for reference data are not
 validated: they stay in bronze, are counted as `waiting`, and their dates are refined again once
 the reference table's Delta version moves. A register with `refine_scope="all"` is rebuilt whole
-from its bronze, and with `history=True` its silver keeps every version of a key."""
+from its bronze, and with `history=True` its silver keeps every version of a key.
+
+A dataset whose `prepare` explodes a bronze record into several rows (`element`: the battery
+sites' columnar live data) has its rows identified by (file, record, element) and, once refined,
+its files' `rows_read` counts those rows. With `silver_date`, silver and quarantine are
+partitioned by that prepared date, and a whole-table refine reports the dates that changed."""
 
 from __future__ import annotations
 
@@ -161,23 +166,27 @@ def _refine_batch(
     whole = ds.refine_scope == "all"
     raw = delta.scan(lake, ds.bronze).collect() if whole else delta.read_partitions(lake, ds.bronze, dates)
     prepared = (ds.prepare(raw.lazy()) if reference is None else ds.prepare(raw.lazy(), reference.lazy())).collect()
+    row_id = _row_id(ds)
     is_waiting = pl.col(ds.waiting) if ds.waiting else pl.lit(False)
     checked = prepared.filter(~is_waiting)
     validation = validate(checked, ds.suite)
     checked = checked.with_columns(failed_rules=validation.failed_rules)
     is_bad = pl.col("failed_rules").list.len() > 0
-    # Bronze rows carry their partition value, which is the date the rows are refined under.
-    event_date = pl.col("_event_date")
+    # Bronze rows carry their partition value, which is the date the rows are refined under
+    # (unless the dataset dates its prepared rows itself).
+    event_date = pl.col(ds.silver_date or "_event_date")
 
     bad = checked.filter(is_bad)
     quarantine = bad.select(
-        *[pl.col(ds.raw_columns.get(c, c)).alias(c) for c in raw.columns if c != "_event_date"],
+        *_quarantine_columns(ds, raw.columns, checked.columns),
         "failed_rules",
         reason=pl.col("failed_rules").list.join(", "),
         event_date=event_date,
     )
     valid = checked.filter(~is_bad)
-    if ds.history:
+    if ds.history and ds.valid_from:
+        fates = _versions_from(valid, list(ds.keys), list(ds.values), ds.valid_from)
+    elif ds.history:
         fates = _versions(valid, list(ds.keys), list(ds.values))
     else:
         fates = latest_wins(valid.lazy(), list(ds.keys), list(ds.values)).collect()
@@ -185,15 +194,13 @@ def _refine_batch(
 
     outcomes = pl.concat(
         [
-            checked.select("_file_hash", "_row_number", "_event_date", _bad=is_bad, _waiting=pl.lit(False)),
-            prepared.filter(is_waiting).select(
-                "_file_hash", "_row_number", "_event_date", _bad=pl.lit(False), _waiting=pl.lit(True)
-            ),
+            checked.select(*row_id, "_event_date", _bad=is_bad, _waiting=pl.lit(False)),
+            prepared.filter(is_waiting).select(*row_id, "_event_date", _bad=pl.lit(False), _waiting=pl.lit(True)),
         ]
     )
     counts = (
         outcomes.lazy()
-        .join(fates.lazy().select("_file_hash", "_row_number", "_fate"), on=["_file_hash", "_row_number"], how="left")
+        .join(fates.lazy().select(*row_id, "_fate"), on=row_id, how="left")
         .group_by("_file_hash", "_event_date")
         .agg(
             rows=pl.len(),
@@ -215,10 +222,14 @@ def _refine_batch(
         quarantined_dates = set(delta.scan(lake, ds.quarantine).select("event_date").unique().collect()["event_date"])
         replaced = {None} | quarantined_dates | set(quarantine["event_date"].to_list())
         delta.replace_partitions(lake, ds.quarantine, quarantine, replaced)
-        if _differs(delta.scan(lake, ds.silver).collect(), silver, ds):
+        before = delta.scan(lake, ds.silver).collect()
+        if ds.silver_date:
+            changed = _changed_dates(before, silver, ds)
+        elif _differs(before, silver, ds):
+            changed.add(None)
+        if changed:
             # Rewritten only on change: its Delta version tells dependants that it moved.
             delta.replace_where(lake, ds.silver, silver, "true")
-            changed.add(None)
         delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}'")
     else:
         delta.replace_partitions(lake, ds.quarantine, quarantine, dates)
@@ -244,6 +255,28 @@ def _refine_batch(
         changed=changed,
     )
     return outcome, set(counts["file_hash"].to_list())
+
+
+def _row_id(ds: Dataset) -> list[str]:
+    """Columns identifying one prepared row."""
+    return ["_file_hash", "_row_number", *([ds.element] if ds.element else [])]
+
+
+def _quarantine_columns(ds: Dataset, raw_columns: list[str], prepared_columns: list[str]) -> list[pl.Expr]:
+    """The raw text of every source column, plus the quarantine table's own extra columns the
+    prepared frame has (e.g. the element index and the readable array-length error)."""
+    present = set(prepared_columns)
+    exprs = []
+    for c in raw_columns:
+        if c == "_event_date":
+            continue
+        source = ds.raw_columns.get(c, c)
+        # A field the producer added that prepare does not pass through stays in bronze only.
+        exprs.append(pl.col(source).alias(c) if source in present else pl.lit(None, pl.String).alias(c))
+    # Only columns of the quarantine table that bronze does not have: source fields stay as sent.
+    taken = {*raw_columns, *ds.bronze.column_names, "failed_rules", "reason", "event_date"}
+    exprs += [pl.col(c) for c in ds.quarantine.column_names if c not in taken and c in present]
+    return exprs
 
 
 def _dates_sql(dates: list[dt.date | None]) -> str:
@@ -274,6 +307,49 @@ def _versions(valid: pl.DataFrame, keys: list[str], values: list[str]) -> pl.Dat
     return fated.join(kept, on=["_file_hash", "_row_number"], how="left")
 
 
+def _versions_from(valid: pl.DataFrame, keys: list[str], values: list[str], start: str) -> pl.DataFrame:
+    """History ordered by each row's own start time (`start`), independent of ingest order:
+    at the same key and start the latest ingest wins (earlier rows are duplicates or
+    superseded); a winner equal to the version before it is a re-send (`duplicate`); every
+    version is valid from its start until the next version's."""
+    at = [*keys, start]
+    ordered = valid.sort([*at, "_ingested_at", "_row_number"]).with_columns(
+        _last_at=pl.int_range(pl.len()).over(at) == pl.len().over(at) - 1
+    )
+    winners = ordered.filter(pl.col("_last_at"))
+    same_as_previous = pl.all_horizontal([pl.col(v).eq_missing(pl.col(v).shift(1).over(keys)) for v in values]) & (
+        pl.int_range(pl.len()).over(keys) > 0
+    )
+    winners = winners.with_columns(_fate=pl.when(same_as_previous).then(pl.lit("duplicate")).otherwise(pl.lit("kept")))
+    kept = (
+        winners.filter(pl.col("_fate") == "kept")
+        .with_columns(valid_to=pl.col(start).shift(-1).over(keys))
+        .with_columns(is_current=pl.col("valid_to").is_null())
+    )
+    winning_values = winners.select(*at, _winner=pl.struct(values))
+    losers = (
+        ordered.filter(~pl.col("_last_at"))
+        .join(winning_values, on=at, how="left")
+        .with_columns(
+            _fate=pl.when(pl.struct(values).eq_missing(pl.col("_winner")))
+            .then(pl.lit("duplicate"))
+            .otherwise(pl.lit("superseded"))
+        )
+        .drop("_winner")
+    )
+    fates = pl.concat([kept, winners.filter(pl.col("_fate") == "duplicate"), losers], how="diagonal")
+    return fates.drop("_last_at").with_columns(valid_from=pl.col(start))
+
+
+def _changed_dates(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> set[dt.date | None]:
+    """Partitions whose silver content differs, lineage aside (keys are unique in silver)."""
+    columns = [c for c in ds.silver.column_names if not c.startswith("_")]
+    old, new = before.select(columns), after.select(columns)
+    gone = old.join(new, on=columns, how="anti", nulls_equal=True)
+    added = new.join(old, on=columns, how="anti", nulls_equal=True)
+    return set(pl.concat([gone, added])["event_date"].to_list())
+
+
 def _differs(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> bool:
     """Whether silver content changed, ignoring lineage (a later identical file wins too)."""
     columns = [c for c in ds.silver.column_names if not c.startswith("_")]
@@ -297,8 +373,10 @@ def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> 
             rows_duplicate=pl.col("duplicate").sum(),
             rows_superseded=pl.col("superseded").sum(),
             rows_waiting=pl.col("waiting").sum(),
+            rows=pl.col("rows").sum(),
         )
     )
+    exploded = ds.element is not None
     log = (
         delta.scan(lake, INGEST_LOG)
         .filter(
@@ -308,6 +386,9 @@ def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> 
         )
         .drop("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
         .join(totals, on="file_hash", how="left")
+        # Exploded records: the log counts the rows validation saw (readings), like every other count.
+        .with_columns(rows_read=pl.col("rows") if exploded else pl.col("rows_read"))
+        .drop("rows")
         .with_columns(status=pl.lit("refined"), refined_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")))
         .collect()
     )
