@@ -74,7 +74,7 @@ def _create_view(con: duckdb.DuckDBPyConnection, lake: Lake, t: Table) -> None:
     present = {row[0] for row in con.execute(f"DESCRIBE {t.qualified}").fetchall()}
     for c in t.columns:
         if c.name in present:
-            con.execute(f"COMMENT ON COLUMN {t.qualified}.{c.name} IS {_quote(c.description)}")
+            con.execute(f'COMMENT ON COLUMN {t.qualified}."{c.name}" IS {_quote(c.description)}')
 
 
 @contextmanager
