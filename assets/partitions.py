@@ -4,7 +4,9 @@ import datetime as dt
 
 import dagster as dg
 
-DAILY = dg.DailyPartitionsDefinition(start_date="2000-01-01", end_offset=1)
+from warehouse.registry import EVENT_DATE_MIN
+
+DAILY = dg.DailyPartitionsDefinition(start_date=EVENT_DATE_MIN.isoformat(), end_offset=1)
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:

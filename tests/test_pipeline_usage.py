@@ -306,3 +306,24 @@ def test_header_only_csv_is_logged_and_done(lake: Lake, drop: Drop) -> None:
     process_pending(lake)
     row = land.ingest_log(lake, "customer_usage").row(0, named=True)
     assert (row["status"], row["rows_read"], row["rows_valid"]) == ("refined", 0, 0)
+
+
+def test_event_dates_outside_the_partition_range_are_quarantined(lake: Lake, drop: Drop) -> None:
+    drop(
+        "customer_usage",
+        "odd-dates.csv",
+        usage_csv(
+            [
+                (1, "0", "300", 1.0),  # epoch 0: 1970-01-01, a plausible producer bug
+                (1, "2999-01-01T00:00:00Z", "2999-01-01T00:05:00Z", 1.0),
+                (1, ts(0), ts(5), 1.0),
+            ]
+        ),
+    )
+    process_pending(lake)
+    q = read(lake, "quarantine.customer_usage")
+    assert q["failed_rules"].to_list() == [["event_date_in_range"], ["event_date_in_range"]]
+    assert q["event_date"].is_null().all()
+    assert read(lake, "silver.customer_usage").height == 1
+    log = land.ingest_log(lake, "customer_usage").row(0, named=True)
+    assert (log["status"], log["rows_quarantined"], log["rows_valid"]) == ("refined", 2, 1)

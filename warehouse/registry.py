@@ -6,6 +6,7 @@ table's layer, columns, keys or partition column.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -53,6 +54,17 @@ INGEST_COLUMNS = (
     Column("_row_number", pl.Int64(), "0-based position of the record in its file."),
 )
 LINEAGE_COLUMNS = tuple(c for c in INGEST_COLUMNS if c.name != "_run_id")
+# Event dates the lake partitions by: earlier or later dates (a 1970 epoch, a year typo) go to the
+# null partition and are quarantined by refine under EVENT_DATE_RULE.
+EVENT_DATE_MIN = dt.date(2000, 1, 1)
+EVENT_DATE_RULE = "event_date_in_range"
+
+
+def event_date_max() -> dt.date:
+    """Tomorrow (UTC): the last daily partition that exists."""
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+
+
 EVENT_DATE = Column("_event_date", pl.Date(), "Event date parsed at landing (null if unparseable); bronze partition.")
 
 

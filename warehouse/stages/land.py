@@ -18,7 +18,7 @@ from warehouse import delta
 from warehouse.datasets import Dataset
 from warehouse.lake import Lake
 from warehouse.reader import FileRejected, read_file
-from warehouse.registry import table
+from warehouse.registry import EVENT_DATE_MIN, event_date_max, table
 
 INGEST_LOG = table("ops.ingest_log")
 
@@ -144,7 +144,7 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
                     _file_hash=pl.lit(digest),
                     _ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
                     _run_id=pl.lit(run_id),
-                    _event_date=ds.event_date(),
+                    _event_date=_in_range(ds.event_date()),
                 )
                 rows_read += frame.height
                 dates.update(frame.get_column("_event_date").unique().to_list())
@@ -186,6 +186,10 @@ def _check_records(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
     reason = ds.check_records(frame) if ds.check_records else None
     if reason:
         raise FileRejected(path, reason)
+
+
+def _in_range(date: pl.Expr) -> pl.Expr:
+    return pl.when(date.is_between(EVENT_DATE_MIN, event_date_max())).then(date).otherwise(None)
 
 
 def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:

@@ -30,7 +30,7 @@ from transforms.dedupe import latest_wins
 from warehouse import delta
 from warehouse.datasets import Dataset, dataset
 from warehouse.lake import Lake
-from warehouse.registry import Table, table
+from warehouse.registry import EVENT_DATE_RULE, Table, table
 
 INGEST_LOG = table("ops.ingest_log")
 FILE_COUNTS = table("ops.file_counts")
@@ -172,6 +172,14 @@ def _refine_batch(
     validation = validate(checked, ds.suite)
     checked = checked.with_columns(failed_rules=validation.failed_rules)
     is_bad = pl.col("failed_rules").list.len() > 0
+    if not whole:
+        # A row with no event date in the lake's range has no partition to live in: unless a
+        # suite rule already explains it, it is quarantined under the lake's own date rule.
+        checked = checked.with_columns(
+            failed_rules=pl.when(pl.col("_event_date").is_null() & ~is_bad)
+            .then(pl.lit([EVENT_DATE_RULE], dtype=pl.List(pl.String)))
+            .otherwise(pl.col("failed_rules"))
+        )
     # Bronze rows carry their partition value, which is the date the rows are refined under
     # (unless the dataset dates its prepared rows itself).
     event_date = pl.col(ds.silver_date or "_event_date")
