@@ -169,6 +169,9 @@ def _refine_batch(
     row_id = _row_id(ds)
     is_waiting = pl.col(ds.waiting) if ds.waiting else pl.lit(False)
     checked = prepared.filter(~is_waiting)
+    waiting_rows = prepared.filter(is_waiting).select("_file_hash", "_event_date")
+    rows_prepared = prepared.height
+    del prepared
     validation = validate(checked, ds.suite)
     checked = checked.with_columns(failed_rules=validation.failed_rules)
     is_bad = pl.col("failed_rules").list.len() > 0
@@ -191,7 +194,13 @@ def _refine_batch(
         reason=pl.col("failed_rules").list.join(", "),
         event_date=event_date,
     )
-    valid = checked.filter(~is_bad)
+    # Only what silver and the counts need goes on: raw text stays behind with the bad rows.
+    keep = {*_silver_columns(ds), *ds.keys, *ds.values, *row_id, "_event_date", "_ingested_at"}
+    if ds.silver_date:
+        keep.add(ds.silver_date)
+    if ds.valid_from:
+        keep.add(ds.valid_from)
+    valid = checked.filter(~is_bad).select([c for c in checked.columns if c in keep])
     if ds.history and ds.valid_from:
         fates = _versions_from(valid, list(ds.keys), list(ds.values), ds.valid_from)
     elif ds.history:
@@ -200,24 +209,26 @@ def _refine_batch(
         fates = latest_wins(valid.lazy(), list(ds.keys), list(ds.values)).collect()
     silver = fates.filter(pl.col("_fate") == "kept").with_columns(event_date=event_date)
 
+    # Where every row went, per file and date: the fates of valid rows, then bad and waiting rows.
     outcomes = pl.concat(
         [
-            checked.select(*row_id, "_event_date", _bad=is_bad, _waiting=pl.lit(False)),
-            prepared.filter(is_waiting).select(*row_id, "_event_date", _bad=pl.lit(False), _waiting=pl.lit(True)),
+            fates.select("_file_hash", "_event_date", "_fate"),
+            bad.select("_file_hash", "_event_date", _fate=pl.lit("quarantined")),
+            waiting_rows.select("_file_hash", "_event_date", _fate=pl.lit("waiting")),
         ]
     )
+    fate = pl.col("_fate")
     counts = (
         outcomes.lazy()
-        .join(fates.lazy().select(*row_id, "_fate"), on=row_id, how="left")
         .group_by("_file_hash", "_event_date")
         .agg(
             rows=pl.len(),
-            valid=(~pl.col("_bad") & ~pl.col("_waiting")).sum(),
-            quarantined=pl.col("_bad").sum(),
-            duplicate=(pl.col("_fate") == "duplicate").sum(),
-            superseded=(pl.col("_fate") == "superseded").sum(),
-            waiting=pl.col("_waiting").sum(),
-            in_silver=(pl.col("_fate") == "kept").sum(),
+            valid=fate.is_in(["kept", "duplicate", "superseded"]).sum(),
+            quarantined=(fate == "quarantined").sum(),
+            duplicate=(fate == "duplicate").sum(),
+            superseded=(fate == "superseded").sum(),
+            waiting=(fate == "waiting").sum(),
+            in_silver=(fate == "kept").sum(),
         )
         .rename({"_file_hash": "file_hash", "_event_date": "event_date"})
         .with_columns(source=pl.lit(ds.source), reference_version=pl.lit(ref_version, dtype=pl.Int64))
@@ -253,12 +264,12 @@ def _refine_batch(
         delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}' AND ({_dates_sql(dates)})")
     outcome = DateOutcome(
         date=dates[0],
-        rows=prepared.height,
+        rows=rows_prepared,
         quarantined=bad.height,
         in_silver=silver.height,
         rules=validation.rules,
         gx_result=validation.result,
-        waiting=prepared.height - checked.height,
+        waiting=waiting_rows.height,
         batch_dates=list(dates),
         changed=changed,
     )
@@ -363,7 +374,14 @@ def _differs(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> bool:
     columns = [c for c in ds.silver.column_names if not c.startswith("_")]
     if before.height != after.height:
         return True
-    return not before.select(columns).sort(columns).equals(after.select(columns).sort(columns))
+
+    # Sorted row hashes: order-free and far cheaper than sorting the rows themselves.
+    # Both sides in the registry's types first: a hash, unlike a comparison, sees a dtype change.
+    def digest(frame: pl.DataFrame) -> pl.Series:
+        typed = delta.conform(frame, ds.silver)
+        return typed.select(pl.struct(columns).hash(seed=7)).to_series().sort()
+
+    return not digest(before).equals(digest(after))
 
 
 def _silver_columns(ds: Dataset) -> list[str]:
