@@ -1,0 +1,107 @@
+"""Smoke run of the benchmark harness at --quick sizes: the report has its sections and the row
+counts it reports equal the rows generated. Timings belong in the benchmark, so none are asserted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestration.bench import main, peak_rss, run_isolated
+
+CUSTOMERS = 20  # --quick
+INTERVALS = 24 * 12  # 5-minute intervals in a day
+# One usage row per customer and interval, one price row per interval.
+ROWS = CUSTOMERS * INTERVALS + INTERVALS
+
+
+def tables(text: str, heading: str) -> list[list[dict[str, str]]]:
+    """The markdown tables of one `## ` section, each as rows keyed by the header cells."""
+    section = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
+    found: list[list[list[str]]] = []
+    previous = ""
+    for line in section.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                found.append([])
+            found[-1].append([cell.strip() for cell in line.strip("|").split("|")])
+        previous = line
+    return [[dict(zip(t[0], row, strict=True)) for row in t[2:]] for t in found]
+
+
+def table(text: str, heading: str) -> list[dict[str, str]]:
+    return tables(text, heading)[0]
+
+
+def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    # In-process (--no-isolate) to stay fast; the Dagster path and 2x/4x scaling are left out here
+    # because they only repeat the same stages (the Dagster path has its own tests).
+    main(["--quick", "--rounds", "1", "--no-isolate", "--stages", "pipeline,peer,floor,incremental", "--out", str(out)])
+    text = out.read_text()
+
+    for heading in (
+        "## Machine",
+        "## Workload",
+        "## End to end (workload at 1x)",
+        "## Stages: gridlake library, CSV",
+        "## Stages: gridlake library, NDJSON",
+        "## Stages: pandas peer, CSV",
+        "## Stages: pandas peer, NDJSON",
+        "## Incremental cost",
+        "## Targets",
+    ):
+        assert heading in text, heading
+    assert "failed" not in text.lower()
+
+    workload = table(text, "## Workload")
+    assert [(r["Input"], r["Usage rows"], r["Price rows"], r["Rows"]) for r in workload] == [
+        ("CSV, 1 day(s)", "5,760", "288", "6,048"),
+        ("NDJSON, 1 day(s)", "5,760", "288", "6,048"),
+    ]
+    assert ROWS == 6_048
+
+    end_to_end = table(text, "## End to end (workload at 1x)")
+    assert {(r["Variant"], r["Input"]) for r in end_to_end} == {
+        ("gridlake library", "CSV"),
+        ("gridlake library", "NDJSON"),
+        ("pandas peer", "CSV"),
+        ("pandas peer", "NDJSON"),
+        ("floor: pyarrow Parquet (CSV rows)", "CSV"),
+    }
+    assert {r["Rows"] for r in end_to_end} == {f"{ROWS:,}"}
+
+    # Land reads every row; gold prices every usage row and rolls it up to customer-hours.
+    stages = {r["Stage"]: r["Rows"] for r in table(text, "## Stages: gridlake library, CSV")}
+    assert stages["land (parse + bronze)"] == f"{ROWS:,}"
+    assert stages["refine (validate + quarantine + silver)"] == f"{ROWS:,}"
+    assert stages["gold cost_per_interval"] == f"{CUSTOMERS * INTERVALS:,}"
+    assert stages["gold hourly_usage"] == f"{CUSTOMERS * 24:,}"
+
+    # History: usage for the days before the new day, prices for those days and the new day.
+    history_table, increments, _ = tables(text, "## Incremental cost")
+    history = {r["History"]: r["Rows generated / landed"] for r in history_table}
+    assert history == {
+        "1 day(s)": f"{ROWS + INTERVALS:,} / {ROWS + INTERVALS:,}",
+        "2 day(s)": f"{2 * ROWS + INTERVALS:,} / {2 * ROWS + INTERVALS:,}",
+    }
+    # The new file is one 5-minute interval: one row per customer.
+    assert [(r["Path"], r["Rows in file"]) for r in increments] == [("gridlake library", f"{CUSTOMERS:,}")]
+
+
+def allocate(megabytes: int) -> dict:
+    block = bytearray(megabytes << 20)
+    block[:: 1 << 12] = b"\x01" * len(block[:: 1 << 12])  # touch every page so it is resident
+    return {"pid": os.getpid(), "peak": peak_rss()}
+
+
+def explode() -> dict:
+    raise ValueError("broken variant\nsecond line")
+
+
+def test_variants_run_in_their_own_process_and_failures_are_recorded(tmp_path: Path) -> None:
+    result = run_isolated(allocate, 200, log_path=str(tmp_path / "child.log"))
+    assert result["pid"] != os.getpid()
+    assert result["peak"] >= 200 << 20
+
+    failed = run_isolated(explode, log_path=str(tmp_path / "failed.log"), isolate=False)
+    assert failed["error"] == "ValueError: broken variant"
