@@ -225,6 +225,7 @@ def test_large_file_is_streamed_in_chunks_and_resumes(lake: Lake, drop: Drop, mo
     from warehouse import reader
 
     monkeypatch.setattr(reader, "CHUNK_BYTES", 16 << 10)
+    monkeypatch.setattr(land._BronzeBatch, "MAX_ROWS", 500)  # commit every few chunks
     lines = [
         json.dumps({"customerId": c, "intervalStart": ts(m), "usage": 0.25})
         for m in range(0, 60, 5)
@@ -280,11 +281,13 @@ def test_file_rejected_after_its_first_chunk_leaves_nothing_behind(
     from warehouse import reader
 
     monkeypatch.setattr(reader, "CHUNK_BYTES", 1500)
+    monkeypatch.setattr(land._BronzeBatch, "MAX_ROWS", 10)  # the first chunks are committed, then rolled back
     good_lines = usage_csv([(c, ts(0), ts(5), 1.0) for c in range(100)])
     drop("customer_usage", "late-bad-bytes.csv", good_lines + b"7,2020-08-05T00:00:00Z,\xff\n")
     report = process_pending(lake).landed["customer_usage"]
     assert "bytes are not valid UTF-8" in report.failed[0]["error"]
     assert read(lake, "bronze.customer_usage").height == 0
+    assert delta.version(lake, table("bronze.customer_usage")) >= 2  # appended, then deleted
     assert read(lake, "silver.customer_usage").height == 0
 
 

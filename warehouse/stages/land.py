@@ -97,6 +97,7 @@ def land(
     log = ingest_log(lake, ds.source)
     known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
     rows: list[dict] = []
+    batch = _BronzeBatch(lake, ds)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
     for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
@@ -115,22 +116,31 @@ def land(
             row = {**base, "status": "duplicate", "error": f"same content as {known[digest]}", "rows_read": 0}
             report.duplicates.append(row)
         else:
-            row = _land_file(lake, ds, f, digest, run_id, now, base)
+            row = _land_file(lake, ds, f, digest, run_id, now, base, batch)
             (report.failed if row["status"] == "failed" else report.landed).append(row)
             known.setdefault(digest, f.path)
         rows.append(row)
+    batch.flush()
     if rows:
         delta.upsert(lake, INGEST_LOG, pl.DataFrame(rows, schema_overrides=INGEST_LOG.schema, strict=False))
     return report
 
 
-def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str, now: dt.datetime, base: dict) -> dict:
+def _land_file(
+    lake: Lake,
+    ds: Dataset,
+    f: LandingFile,
+    digest: str,
+    run_id: str,
+    now: dt.datetime,
+    base: dict,
+    batch: _BronzeBatch,
+) -> dict:
     app_id = f"{ds.source}:{digest}"
-    done = delta.transaction_version(lake, ds.bronze, app_id) or 0
+    done = batch.done(app_id)
     rows_read = 0
     dates: set[dt.date | None] = set()
     chunk_no = 0
-    appended = False
     try:
         with lake.fs.open(lake.fs_path(f.path), "rb") as stream:
             for chunk in read_file(stream, f.path):
@@ -149,10 +159,9 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
                 rows_read += frame.height
                 dates.update(frame.get_column("_event_date").unique().to_list())
                 if chunk_no > done and frame.height:
-                    delta.append(lake, ds.bronze, frame, transactions=[(app_id, chunk_no)])
-                    appended = True
+                    batch.add(frame, app_id, chunk_no)
     except FileRejected as err:
-        if appended or done:
+        if batch.discard(app_id) or done:
             _roll_back(lake, ds, digest)
         return {**base, "status": "failed", "error": str(err), "rows_read": 0}
     return {
@@ -165,6 +174,45 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, digest: str, run_id: str
         # Null (unparseable) first, so the list sorts; it still marks the null partition.
         "event_dates": ([None] if None in dates else []) + sorted(d for d in dates if d is not None),
     }
+
+
+class _BronzeBatch:
+    """Chunks of one landing run, appended to bronze in few commits: each commit carries the
+    transaction id (source:hash, chunk number) of every chunk in it, so a rerun after a crash
+    skips exactly the chunks that were committed."""
+
+    MAX_ROWS = 1_000_000
+
+    def __init__(self, lake: Lake, ds: Dataset) -> None:
+        self.lake, self.ds = lake, ds
+        self.table = delta.open_table(lake, ds.bronze)
+        self.pending: list[tuple[str, int, pl.DataFrame]] = []
+        self.committed: set[str] = set()
+
+    def done(self, app_id: str) -> int:
+        """Chunks of this file committed by an earlier, interrupted run."""
+        return (self.table.transaction_version(app_id) or 0) if self.table is not None else 0
+
+    def add(self, frame: pl.DataFrame, app_id: str, chunk_no: int) -> None:
+        self.pending.append((app_id, chunk_no, frame))
+        if sum(f.height for _, _, f in self.pending) >= self.MAX_ROWS:
+            self.flush()
+
+    def discard(self, app_id: str) -> bool:
+        """Drop a rejected file's pending chunks; True if some were already committed."""
+        self.pending = [p for p in self.pending if p[0] != app_id]
+        return app_id in self.committed
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        versions: dict[str, int] = {}
+        for app_id, chunk_no, _ in self.pending:
+            versions[app_id] = max(chunk_no, versions.get(app_id, 0))
+        frame = pl.concat([f for _, _, f in self.pending], how="diagonal")
+        delta.append(self.lake, self.ds.bronze, frame, transactions=list(versions.items()))
+        self.committed |= set(versions)
+        self.pending = []
 
 
 REFINED_COUNTS = ("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
