@@ -5,6 +5,8 @@ latest Delta version at query time, so publishing is needed only when tables app
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,18 +56,41 @@ def s3_secret_sql(lake: Lake) -> str:
 
 
 def publish(lake: Lake) -> list[str]:
-    """(Re)create the views of every existing table; returns the qualified names published."""
-    published = []
+    """Create the views of every existing table; returns the qualified names published.
+    Views read the latest Delta version when queried, so the database is only rewritten when
+    the set of tables or their registry descriptions changed (a fingerprint is kept in it)."""
+    existing = [t for t in TABLES.values() if _has_table(lake, t)]
+    fingerprint = _fingerprint(lake, existing)
+    if lake.duckdb_path.exists():
+        with duckdb.connect(str(lake.duckdb_path), read_only=True) as con:
+            if _stored_fingerprint(con) == fingerprint:
+                return [t.qualified for t in existing]
     with duckdb.connect(str(lake.duckdb_path)) as con:
         prepare_connection(con, lake)
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        for t in TABLES.values():
-            if delta.open_table(lake, t) is None:
-                continue
+        for t in existing:
             _create_view(con, lake, t)
-            published.append(t.qualified)
-    return published
+        con.execute("CREATE OR REPLACE TABLE main.gridlake_catalog AS SELECT ? AS fingerprint", [fingerprint])
+    return [t.qualified for t in existing]
+
+
+def _has_table(lake: Lake, t: Table) -> bool:
+    # A look for the log folder is far cheaper than loading the table.
+    return lake.fs.exists(lake.fs_path(lake.table_uri(t) + "/_delta_log"))
+
+
+def _fingerprint(lake: Lake, tables: list[Table]) -> str:
+    described = [(lake.table_uri(t), t.description, [(c.name, c.description) for c in t.columns]) for t in tables]
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()
+
+
+def _stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("SELECT fingerprint FROM main.gridlake_catalog").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, lake: Lake, t: Table) -> None:
