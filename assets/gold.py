@@ -32,7 +32,7 @@ def cost_per_interval(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     dates = partition_dates(context)
     rows = gold.build_cost(the_lake, dates)
     return dg.MaterializeResult(
-        metadata=table_metadata(gold.COST, rows, delta.read_partitions(the_lake, gold.COST, dates[:1]).head(5))
+        metadata=table_metadata(gold.COST, rows, delta.sample(the_lake, gold.COST, dates[0] if dates else None))
     )
 
 
@@ -51,7 +51,7 @@ def hourly_usage(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ma
     dates = partition_dates(context)
     rows = gold.build_hourly(the_lake, dates)
     return dg.MaterializeResult(
-        metadata=table_metadata(gold.HOURLY, rows, delta.read_partitions(the_lake, gold.HOURLY, dates[:1]).head(5))
+        metadata=table_metadata(gold.HOURLY, rows, delta.sample(the_lake, gold.HOURLY, dates[0] if dates else None))
     )
 
 

@@ -26,7 +26,7 @@ def park_daily_stats(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     the_lake = lake.lake()
     dates = partition_dates(context)
     rows = gold_parks.build_park_daily(the_lake, dates)
-    sample = delta.read_partitions(the_lake, gold_parks.PARK_DAILY, dates[:1]).head(5)
+    sample = delta.sample(the_lake, gold_parks.PARK_DAILY, dates[0] if dates else None)
     return dg.MaterializeResult(metadata=table_metadata(gold_parks.PARK_DAILY, rows, sample))
 
 
@@ -44,7 +44,7 @@ def energy_type_daily_stats(context: dg.AssetExecutionContext, lake: LakeResourc
     the_lake = lake.lake()
     dates = partition_dates(context)
     rows = gold_parks.build_energy_type_daily(the_lake, dates)
-    sample = delta.read_partitions(the_lake, gold_parks.TYPE_DAILY, dates[:1]).head(5)
+    sample = delta.sample(the_lake, gold_parks.TYPE_DAILY, dates[0] if dates else None)
     return dg.MaterializeResult(metadata=table_metadata(gold_parks.TYPE_DAILY, rows, sample))
 
 

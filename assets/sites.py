@@ -26,7 +26,7 @@ def site_daily_stats(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     the_lake = lake.lake()
     dates = partition_dates(context)
     rows = gold_sites.build_daily(the_lake, dates)
-    sample = delta.read_partitions(the_lake, gold_sites.DAILY, dates[:1]).head(5)
+    sample = delta.sample(the_lake, gold_sites.DAILY, dates[0] if dates else None)
     return dg.MaterializeResult(metadata=table_metadata(gold_sites.DAILY, rows, sample))
 
 

@@ -52,6 +52,14 @@ def read_partitions(
     return frame.collect()
 
 
+def sample(lake: Lake, table: Table, date: dt.date | None = None, rows: int = 5) -> pl.DataFrame:
+    """A few rows (of one partition when given) for previews, without reading the partition."""
+    frame = scan(lake, table)
+    if date is not None and table.partition_by:
+        frame = frame.filter(pl.col(table.partition_by) == date)
+    return frame.head(rows).collect()
+
+
 def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Put a frame in the registry's column order and types; open-schema tables keep extras."""
     missing = [c for c in table.column_names if c not in frame.columns]
