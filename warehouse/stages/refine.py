@@ -168,7 +168,8 @@ def _refine_batch(
     prepared = (ds.prepare(raw.lazy()) if reference is None else ds.prepare(raw.lazy(), reference.lazy())).collect()
     row_id = _row_id(ds)
     is_waiting = pl.col(ds.waiting) if ds.waiting else pl.lit(False)
-    checked = prepared.filter(~is_waiting)
+    # Without reference data nothing waits, and a filter would copy the whole batch.
+    checked = prepared.filter(~is_waiting) if ds.waiting else prepared
     waiting_rows = prepared.filter(is_waiting).select("_file_hash", "_event_date")
     rows_prepared = prepared.height
     del prepared
@@ -200,7 +201,7 @@ def _refine_batch(
         keep.add(ds.silver_date)
     if ds.valid_from:
         keep.add(ds.valid_from)
-    valid = checked.filter(~is_bad).select([c for c in checked.columns if c in keep])
+    valid = checked.select([c for c in checked.columns if c in keep or c == "failed_rules"]).filter(~is_bad)
     if ds.history and ds.valid_from:
         fates = _versions_from(valid, list(ds.keys), list(ds.values), ds.valid_from)
     elif ds.history:
