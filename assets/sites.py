@@ -4,30 +4,13 @@ latest state of every site, rebuilt whole (one row per site)."""
 
 import dagster as dg
 
+from assets.daily_gold import daily_gold_asset
 from assets.ingest import asset_key
 from assets.metadata import table_metadata
-from assets.partitions import DAILY, partition_dates
 from orchestration.resources import LakeResource
-from warehouse import delta
 from warehouse.stages import gold_sites
 
-
-@dg.asset(
-    key=asset_key(gold_sites.DAILY.qualified),
-    group_name="gold",
-    description=gold_sites.DAILY.description,
-    partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"live": dg.AssetIn(asset_key(gold_sites.LIVE.qualified), dagster_type=dg.Nothing)},
-    automation_condition=dg.AutomationCondition.eager(),
-    kinds={"delta", "polars"},
-)
-def site_daily_stats(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    the_lake = lake.lake()
-    dates = partition_dates(context)
-    rows = gold_sites.build_daily(the_lake, dates)
-    sample = delta.sample(the_lake, gold_sites.DAILY, dates[0] if dates else None)
-    return dg.MaterializeResult(metadata=table_metadata(gold_sites.DAILY, rows, sample))
+site_daily_stats = daily_gold_asset(gold_sites.DAILY, gold_sites.build_daily, [(gold_sites.LIVE, None)])
 
 
 @dg.asset(
