@@ -485,7 +485,7 @@ _TABLES: tuple[Table, ...] = (
             Column("file_hash", pl.String(), "SHA-256 of the file's bytes."),
             Column("size_bytes", pl.Int64(), "File size."),
             Column("modified_at", UTC, "File modification time when it was seen."),
-            Column("status", pl.String(), "landed, refined or failed."),
+            Column("status", pl.String(), "landed, refined, failed, or duplicate (same content as an earlier file)."),
             Column("error", pl.String(), "Why the file failed (file, row and rule), else null."),
             Column(
                 "rows_read",
@@ -496,7 +496,7 @@ _TABLES: tuple[Table, ...] = (
             Column("rows_quarantined", pl.Int64(), "Records sent to quarantine."),
             Column("rows_duplicate", pl.Int64(), "Exact duplicates dropped (same key, same values)."),
             Column("rows_superseded", pl.Int64(), "Valid records replaced by a later ingest."),
-            Column("rows_waiting", pl.Int64(), "Valid records waiting for reference data."),
+            Column("rows_waiting", pl.Int64(), "Records waiting for reference data (not validated yet)."),
             Column("event_dates", pl.List(pl.Date()), "Event dates the file touched (null: unparseable)."),
             Column("run_id", pl.String(), "Run that landed the file."),
             Column("landed_at", UTC, "When the file was landed."),
