@@ -33,6 +33,7 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 from great_expectations.core.expectation_validation_result import (
     ExpectationSuiteValidationResult,
     ExpectationValidationResult,
@@ -221,7 +222,7 @@ def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> 
     height = frame.height
     # GX gets only the columns the suite reads: converting raw text and lineage columns to
     # pandas objects would cost more than the validation itself.
-    pdf = frame.select([c for c in frame.columns if c in compiled.columns]).to_pandas()
+    pdf = _to_pandas(frame.select([c for c in frame.columns if c in compiled.columns]))
     main = runtime.validate(pdf, compiled.main, _ROW_RESULT_FORMAT)
 
     masks = {name: np.zeros(height, dtype=np.bool_) for name in suite.row_rule_names}
@@ -263,6 +264,17 @@ def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> 
         rules=[outcomes[r.name] for r in suite.rules],
         result=result,
     )
+
+
+def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """Numbers and timestamps as numpy (GX's NaN and bounds semantics rely on it); text as
+    Arrow-backed strings, which avoids one Python object per value."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    pdf = frame.drop(text).to_pandas()
+    for name in text:
+        arrow = frame.get_column(name).to_arrow().cast(pa.large_string())
+        pdf[name] = pd.Series(pd.arrays.ArrowStringArray(arrow), index=pdf.index)
+    return pdf[frame.columns]
 
 
 def _compile(suite: Suite) -> _CompiledSuite:
