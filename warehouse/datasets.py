@@ -79,6 +79,9 @@ class Dataset:
     # Prepared Date column silver (and quarantine) is partitioned by, instead of the bronze
     # partition; for `refine_scope="all"` datasets whose rows carry their own event date.
     silver_date: str | None = None
+    # Date-scoped datasets whose gold follows changed dates only: refine compares the new silver
+    # of each date with the old (a read of the old partitions, skipped for everyone else).
+    track_changes: bool = False
 
     @property
     def bronze(self) -> Table:
@@ -216,6 +219,7 @@ DATASETS: dict[str, Dataset] = {
             raw_columns=parks_transforms.RAW_READING_COLUMNS,
             # A park-day is ~96 rows: a month of days per validation keeps a year's file quick.
             refine_batch_dates=31,
+            track_changes=True,
         ),
         Dataset(
             source="sites",

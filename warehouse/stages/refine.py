@@ -255,12 +255,14 @@ def _refine_batch(
         delta.replace_partitions(lake, ds.quarantine, quarantine, dates)
         dated = [d for d in dates if d is not None]
         if dated:
-            before = delta.read_partitions(lake, ds.silver, dated)
-            changed = {
-                d
-                for d in dated
-                if _differs(before.filter(pl.col("event_date") == d), silver.filter(pl.col("event_date") == d), ds)
-            }
+            changed = set(dated)
+            if ds.track_changes:
+                before = delta.read_partitions(lake, ds.silver, dated)
+                changed = {
+                    d
+                    for d in dated
+                    if _differs(before.filter(pl.col("event_date") == d), silver.filter(pl.col("event_date") == d), ds)
+                }
             delta.replace_partitions(lake, ds.silver, silver, dated)
         delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}' AND ({_dates_sql(dates)})")
     outcome = DateOutcome(
