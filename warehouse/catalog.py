@@ -76,8 +76,7 @@ def publish(lake: Lake) -> list[str]:
 
 
 def _has_table(lake: Lake, t: Table) -> bool:
-    # A look for the log folder is far cheaper than loading the table.
-    return lake.fs.exists(lake.fs_path(lake.table_uri(t) + "/_delta_log"))
+    return delta.exists(lake, t)
 
 
 def _fingerprint(lake: Lake, tables: list[Table]) -> str:

@@ -22,13 +22,18 @@ def open_table(lake: Lake, table: Table) -> DeltaTable | None:
         return None
 
 
+def exists(lake: Lake, table: Table) -> bool:
+    """Whether the table has been created: a look for its log, far cheaper than loading it."""
+    return lake.fs.exists(lake.fs_path(lake.table_uri(table) + "/_delta_log"))
+
+
 def empty(table: Table) -> pl.DataFrame:
     return pl.DataFrame(schema=table.schema)
 
 
 def scan(lake: Lake, table: Table) -> pl.LazyFrame:
     """Lazy scan of a table's current version (an empty frame of its schema if it does not exist)."""
-    if open_table(lake, table) is None:
+    if not exists(lake, table):
         return empty(table).lazy()
     return pl.scan_delta(lake.table_uri(table), storage_options=lake.delta_options)
 
@@ -118,12 +123,12 @@ def replace_partitions(lake: Lake, table: Table, frame: pl.DataFrame, values: It
 
 def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:
     """Atomically replace the rows matching a SQL predicate with `frame` (a new table is created)."""
-    exists = open_table(lake, table) is not None
+    created = exists(lake, table)
     write_deltalake(
         lake.table_uri(table),
         _arrow(conform(frame, table)),
         mode="overwrite",
-        predicate=predicate if exists else None,
+        predicate=predicate if created else None,
         partition_by=[table.partition_by] if table.partition_by else None,
         schema_mode="merge" if table.open_schema else None,
         storage_options=lake.delta_options,

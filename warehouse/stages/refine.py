@@ -117,7 +117,9 @@ def refine(lake: Lake, ds: Dataset, dates: Iterable[dt.date | None], now: dt.dat
     now = now or dt.datetime.now(dt.UTC)
     report = RefineReport(ds.source)
     ordered = sorted(set(dates), key=lambda d: (d is not None, d or dt.date.min))
-    if ds.refine_scope == "all" and ordered:
+    if not ordered:
+        return report
+    if ds.refine_scope == "all":
         ordered = [None]
     reference, ref_version = _reference(lake, ds)
     _add_missing_columns(lake, FILE_COUNTS)
