@@ -181,7 +181,8 @@ class _BronzeBatch:
     transaction id (source:hash, chunk number) of every chunk in it, so a rerun after a crash
     skips exactly the chunks that were committed."""
 
-    MAX_ROWS = 1_000_000
+    # Measured at workload S: 250k rows per commit lands fastest and peaks at ~0.9 GB (1M: ~1.4 GB).
+    MAX_ROWS = 250_000
 
     def __init__(self, lake: Lake, ds: Dataset) -> None:
         self.lake, self.ds = lake, ds
