@@ -172,6 +172,11 @@ def _check_configurations(frame: pl.DataFrame) -> str | None:
     return f"missing required column(s) {'; '.join(missing)} (found: {found})"
 
 
+def undated() -> pl.Expr:
+    """Event date of sources without one (registers, multi-day objects): the null partition."""
+    return pl.lit(None, dtype=pl.Date)
+
+
 # Order matters: a reference table's dataset comes before the datasets that read it.
 DATASETS: dict[str, Dataset] = {
     d.source: d
@@ -198,7 +203,7 @@ DATASETS: dict[str, Dataset] = {
             source="parks",
             required_fields=parks_transforms.PARK_SOURCE_COLUMNS,
             # The register has no event time: its rows live in the null partition.
-            event_date=lambda: pl.lit(None, dtype=pl.Date),
+            event_date=undated,
             prepare=parks_transforms.prepare_parks,
             suite=parks_suite.SUITE,
             keys=("park_name",),
@@ -224,7 +229,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             source="sites",
             required_fields=sites_transforms.SITE_SOURCE_COLUMNS,
-            event_date=lambda: pl.lit(None, dtype=pl.Date),
+            event_date=undated,
             prepare=_prepare_sites,
             suite=sites_suite.SUITE,
             keys=("site_id",),
@@ -237,7 +242,7 @@ DATASETS: dict[str, Dataset] = {
             source="site_configurations",
             # Nested or flat form: checked by _check_configurations instead.
             required_fields=(),
-            event_date=lambda: pl.lit(None, dtype=pl.Date),
+            event_date=undated,
             prepare=_prepare_configurations,
             suite=site_configurations_suite.SUITE,
             keys=("site_id",),
@@ -253,7 +258,7 @@ DATASETS: dict[str, Dataset] = {
             required_fields=sites_transforms.LIVE_SOURCE_COLUMNS,
             # One bronze record is an object of many readings, possibly over several UTC days:
             # bronze is not dated, and silver is partitioned by each reading's UTC date.
-            event_date=lambda: pl.lit(None, dtype=pl.Date),
+            event_date=undated,
             prepare=_prepare_live,
             suite=site_live_data_suite.SUITE,
             keys=("site_id", "dt_stamp"),
