@@ -35,8 +35,9 @@ test: env $(DAGSTER_HOME)/dagster.yaml
 ui: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
+# `make bench ARGS="--stages latency"` passes options through (python -m benchmarks --help).
 bench: env $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/gridlake bench
+	$(VENV)/bin/python -m benchmarks $(ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,59 @@
-"""Gold usage assets. Cost for date D reads usage and prices from the day before to the day after
-(intervals may cross midnight); hourly usage for D reads cost of D-1 and D."""
+"""One multi-asset per gold spec of the plan (warehouse/plan.py): its tables, built together for
+the same dates, partitioned by the spec's calendar (unpartitioned specs are rebuilt whole). A run
+rebuilds the dates it covers and removes the queue rows those dates answer; the gold sensor and
+`gridlake run` decide which dates to run from the queue, a backfill picks them by hand."""
 
-from assets.daily_gold import daily_gold_asset, window
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from assets.keys import asset_key
+from assets.metadata import table_metadata
+from assets.partitions import calendar, partition_dates
+from warehouse import delta
+from warehouse.lake import Lake
+from warehouse.plan import GOLD, GoldSpec, silver_tables_of
 from warehouse.stages import gold
 
-GOLD_ASSETS = [
-    daily_gold_asset(gold.COST, gold.build_cost, [(gold.USAGE, window(1, 1)), (gold.PRICES, window(1, 1))]),
-    daily_gold_asset(gold.HOURLY, gold.build_hourly, [(gold.COST, window(1, 0))]),
-]
+
+def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
+    partitions = calendar(spec.calendar)
+    silver = [asset_key(t.qualified) for t in silver_tables_of(spec)]
+    specs = [
+        dg.AssetSpec(
+            asset_key(t.qualified),
+            group_name="gold",
+            description=t.description,
+            # Each table reads the silver inputs and the spec's tables before it.
+            deps=[*silver, *(asset_key(p.qualified) for p in spec.tables[:i])],
+            partitions_def=partitions,
+            kinds={"delta", "polars"},
+        )
+        for i, t in enumerate(spec.tables)
+    ]
+
+    @dg.multi_asset(
+        name=f"gold_{spec.name}",
+        description=spec.description,
+        specs=specs,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+        can_subset=False,
+    )
+    def _gold(context: dg.AssetExecutionContext, lake: dg.ResourceParam[Lake]) -> Iterator[dg.MaterializeResult]:
+        dates = partition_dates(context) if spec.partitioned else [None]
+        report = gold.rebuild(lake, spec, dates)
+        for t in spec.tables:
+            sample = delta.sample(lake, t, dates[0] if spec.partitioned and dates else None)
+            yield dg.MaterializeResult(
+                asset_key=asset_key(t.qualified),
+                metadata=table_metadata(
+                    t, report.rows.get(t.qualified, 0), sample, queue_rows_done=report.acknowledged
+                ),
+            )
+
+    return _gold
+
+
+GOLD_ASSETS = [gold_asset(spec) for spec in GOLD]

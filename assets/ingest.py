@@ -1,17 +1,23 @@
-"""Per source: a bronze landing asset and a daily-partitioned refine step (silver + quarantine)
-whose dataset-level expectations are asset checks. Built from the dataset registry."""
+"""Per source: a bronze landing asset, and a refine step (silver + quarantine) whose dataset rules
+are asset checks. Built from the dataset registry; sources refined per date are partitioned by
+their calendar, sources refined whole are not."""
+
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from assets.keys import asset_key
 from assets.metadata import table_metadata
-from assets.partitions import DAILY, partition_dates
-from orchestration.resources import LakeResource
+from assets.partitions import calendar, partition_dates
 from warehouse import delta
 from warehouse.data_docs import publish_data_docs
 from warehouse.datasets import DATASETS, Dataset
+from warehouse.lake import Lake
+from warehouse.plan import calendar_of
 from warehouse.stages import land, refine
 
 
@@ -20,8 +26,9 @@ class LandConfig(dg.Config):
     paths: list[str] = []  # noqa: RUF012 - pydantic copies defaults
 
 
-def asset_key(qualified: str) -> dg.AssetKey:
-    return dg.AssetKey(qualified.split("."))
+class RefineConfig(dg.Config):
+    # Queue gold for every refined date, changed or not (a backfill).
+    rebuild_gold: bool = False
 
 
 def _land_asset(ds: Dataset) -> dg.AssetsDefinition:
@@ -32,21 +39,24 @@ def _land_asset(ds: Dataset) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec("all_files_readable", asset=asset_key(ds.bronze.qualified))],
         kinds={"delta", "polars"},
     )
-    def _land(context: dg.AssetExecutionContext, config: LandConfig, lake: LakeResource):
-        the_lake = lake.lake()
+    def _land(
+        context: dg.AssetExecutionContext, config: LandConfig, lake: dg.ResourceParam[Lake]
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         files = None
         if config.paths:
-            listed = {f.path: f for f in land.list_landing(the_lake, ds.source)}
+            listed = {f.path: f for f in land.list_landing(lake, ds.source)}
             files = [listed[p] for p in config.paths if p in listed]
-        report = land.land(the_lake, ds, context.run.run_id, files=files)
+        report = land.land(lake, ds, context.run.run_id, files=files)
         for row in report.failed:
-            context.log.error(row["error"])
-        landed = pl.DataFrame(report.landed).select("path", "rows_read") if report.landed else None
+            context.log.error(row.error)
+        landed = pl.DataFrame(
+            {"path": [r.path for r in report.landed], "rows_read": [r.rows_read for r in report.landed]}
+        )
         yield dg.MaterializeResult(
             metadata=table_metadata(
                 ds.bronze,
                 report.rows,
-                landed,
+                landed if report.landed else None,
                 files_landed=len(report.landed),
                 files_failed=len(report.failed),
                 files_duplicate=len(report.duplicates),
@@ -57,16 +67,15 @@ def _land_asset(ds: Dataset) -> dg.AssetsDefinition:
             check_name="all_files_readable",
             passed=not report.failed,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "failed_files": dg.MetadataValue.md("\n".join(f"- {r['error']}" for r in report.failed) or "none")
-            },
+            metadata={"failed_files": dg.MetadataValue.md("\n".join(f"- {r.error}" for r in report.failed) or "none")},
         )
 
     return _land
 
 
 def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
-    silver_key = asset_key(ds.silver.qualified)
+    silver_key = asset_key(ds.silver_table.qualified)
+    partitions = calendar(calendar_of(ds))
     checks = [
         dg.AssetCheckSpec(rule.name, asset=silver_key, description=rule.description, blocking=rule.blocking)
         for rule in ds.suite.dataset_rules
@@ -78,9 +87,9 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
             dg.AssetSpec(
                 silver_key,
                 group_name="silver",
-                description=ds.silver.description,
+                description=ds.silver_table.description,
                 deps=[asset_key(ds.bronze.qualified)],
-                partitions_def=DAILY,
+                partitions_def=partitions,
                 kinds={"delta", "polars"},
             ),
             dg.AssetSpec(
@@ -88,64 +97,68 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
                 group_name="quarantine",
                 description=ds.quarantine.description,
                 deps=[asset_key(ds.bronze.qualified)],
-                partitions_def=DAILY,
+                partitions_def=partitions,
                 kinds={"delta"},
             ),
         ],
         check_specs=checks,
-        partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         can_subset=False,
     )
-    def _refine(context: dg.AssetExecutionContext, lake: LakeResource):
-        the_lake = lake.lake()
+    def _refine(
+        context: dg.AssetExecutionContext, config: RefineConfig, lake: dg.ResourceParam[Lake]
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         dates: list[dt.date | None] = list(partition_dates(context))
         # Rows whose event date could not be parsed have no partition; refine them with any run.
-        if None in refine.pending_dates(the_lake, ds.source):
+        if None in refine.pending_dates(lake, ds.source) or not ds.per_date:
             dates.append(None)
-        report = refine.refine(the_lake, ds, dates)
-        silver_rows = sum(d.in_silver for d in report.dates)
-        quarantined = sum(d.quarantined for d in report.dates)
-        dated = [d for d in dates if d is not None]
-        sample = delta.sample(the_lake, ds.silver, dated[0] if dated else None)
-        totals = report.rule_totals()
-        docs = publish_data_docs(the_lake, [(ds.suite, d.gx_result) for d in report.dates], context.run.run_id)
-        yield dg.MaterializeResult(
-            asset_key=silver_key,
-            metadata=table_metadata(
-                ds.silver,
-                silver_rows,
-                sample,
-                rows_in=sum(d.rows for d in report.dates),
-                data_docs=dg.MetadataValue.url(docs if "://" in docs else f"file://{docs}"),
-            ),
-        )
-        yield dg.MaterializeResult(
-            asset_key=asset_key(ds.quarantine.qualified),
-            metadata=table_metadata(
-                ds.quarantine,
-                quarantined,
-                **{f"rule/{name}": t["unexpected"] for name, t in totals.items() if t["kind"] == "row"},
-            ),
-        )
-        for rule in ds.suite.dataset_rules:
-            t = totals.get(rule.name, {"success": True, "evaluated": 0, "unexpected": 0, "unexpected_percent": 0.0})
-            yield dg.AssetCheckResult(
-                asset_key=silver_key,
-                check_name=rule.name,
-                passed=bool(t["success"]),
-                severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "evaluated_rows": t["evaluated"],
-                    "unexpected": t["unexpected"],
-                    "unexpected_percent": float(t["unexpected_percent"]),
-                    "row_rules_unexpected": dg.MetadataValue.json(
-                        {n: v["unexpected"] for n, v in totals.items() if v["kind"] == "row"}
-                    ),
-                },
-            )
+        report = refine.refine(lake, ds, dates, run_id=context.run.run_id, rebuild_gold=config.rebuild_gold)
+        yield from _refine_results(context, lake, ds, report, dates)
 
     return _refine
+
+
+def _refine_results(
+    context: dg.AssetExecutionContext, lake: Lake, ds: Dataset, report: refine.RefineReport, dates: list
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    silver_key = asset_key(ds.silver_table.qualified)
+    dated = [d for d in dates if d is not None]
+    totals = report.rule_totals()
+    results = [(ds.suite, b.gx_result) for b in report.batches]
+    docs = publish_data_docs(lake, results, context.run.run_id) if results else None
+    extra: dict[str, Any] = {"rows_in": report.rows}
+    if docs:
+        extra["data_docs"] = dg.MetadataValue.url(docs if "://" in docs else f"file://{docs}")
+    if report.blocked:
+        extra["blocked_dates"] = ", ".join(str(d) for d in sorted(report.blocked, key=str))
+    queued = sorted({f"{g}: {len(ds_)} date(s)" for b in report.batches for g, ds_ in b.queued.items()})
+    extra["gold_queued"] = ", ".join(queued) or "none"
+    sample = delta.sample(lake, ds.silver_table, dated[0] if dated else None)
+    yield dg.MaterializeResult(
+        asset_key=silver_key, metadata=table_metadata(ds.silver_table, report.in_silver, sample, **extra)
+    )
+    row_rules = {name: t.unexpected for name, t in totals.items() if t.kind == "row"}
+    yield dg.MaterializeResult(
+        asset_key=asset_key(ds.quarantine.qualified),
+        metadata=table_metadata(ds.quarantine, report.quarantined, **{f"rule/{n}": v for n, v in row_rules.items()}),
+    )
+    for rule in ds.suite.dataset_rules:
+        t = totals.get(rule.name)
+        failing = sorted(str(d) for d, rules in report.blocked.items() if rule.name in rules)
+        yield dg.AssetCheckResult(
+            asset_key=silver_key,
+            check_name=rule.name,
+            passed=t.success if t else True,
+            severity=dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "evaluated_rows": t.evaluated if t else 0,
+                "unexpected": t.unexpected if t else 0,
+                "unexpected_percent": float(t.unexpected_percent if t else 0.0),
+                "blocked_dates": ", ".join(failing) or "none",
+                "row_rules_unexpected": dg.MetadataValue.json(row_rules),
+            },
+        )
 
 
 LAND_ASSETS = [_land_asset(ds) for ds in DATASETS.values()]

@@ -1,33 +1,62 @@
-"""Daily partitions shared by silver and gold: one per event date (UTC; park-local for parks)."""
+"""Dagster partitions for event dates: one dynamic partition set per calendar of the plan
+(warehouse/plan.py), holding the dates that exist in the lake, not every day since some start.
+
+A calendar's keys are added when work for new dates is requested (by the sensors and the CLI),
+in date order within each request. Keys are ordered by when they were added, so a date that
+arrives after later ones sits after them; a run covers a range of keys in that order, and
+`runs_for` splits a set of dates into as few such ranges as cover exactly those dates."""
+
+from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
-from warehouse.registry import EVENT_DATE_MIN
+from warehouse.plan import calendars
 
-DAILY = dg.DailyPartitionsDefinition(start_date=EVENT_DATE_MIN.isoformat(), end_offset=1)
+CALENDARS: dict[str, dg.DynamicPartitionsDefinition] = {
+    name: dg.DynamicPartitionsDefinition(name=name) for name in calendars()
+}
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def calendar(name: str | None) -> dg.DynamicPartitionsDefinition | None:
+    return CALENDARS[name] if name else None
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
-    window = context.partition_time_window
-    start, end = window.start.date(), window.end.date()
-    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+    """The dates of the partitions a run covers (none for an unpartitioned asset)."""
+    if not context.has_partition_key_range and not context.has_partition_key:
+        return []
+    return sorted(dt.date.fromisoformat(k) for k in context.partition_keys)
 
 
-def contiguous_ranges(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Group dates into inclusive (first, last) runs of consecutive days."""
-    ranges: list[tuple[dt.date, dt.date]] = []
-    for d in sorted(set(dates)):
-        if ranges and d == ranges[-1][1] + dt.timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], d)
+def keys_of(dates: Iterable[dt.date | None]) -> list[str]:
+    return [d.isoformat() for d in sorted(d for d in set(dates) if d is not None)]
+
+
+def new_keys(existing: Sequence[str], dates: Iterable[dt.date | None]) -> list[str]:
+    """Keys of `dates` the calendar does not have yet, in date order."""
+    have = set(existing)
+    return [k for k in keys_of(dates) if k not in have]
+
+
+def runs_for(existing: Sequence[str], dates: Iterable[dt.date | None]) -> list[list[str]]:
+    """Runs of keys, each contiguous in the calendar's order once `new_keys` are added, that
+    together cover exactly `dates` (a run's range is its first and last key)."""
+    dates = list(dates)
+    order = [*existing, *new_keys(existing, dates)]
+    position = {k: i for i, k in enumerate(order)}
+    runs: list[list[str]] = []
+    for p in sorted(position[k] for k in keys_of(dates)):
+        if runs and p == position[runs[-1][-1]] + 1:
+            runs[-1].append(order[p])
         else:
-            ranges.append((d, d))
-    return ranges
+            runs.append([order[p]])
+    return runs
 
 
-def range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
-    return {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
-    }
+def range_tags(keys: Sequence[str]) -> dict[str, str]:
+    return {RANGE_START: keys[0], RANGE_END: keys[-1]}

@@ -8,15 +8,14 @@ interval_seconds, interval_whole_minutes and conflicting_duplicate.
 
 from __future__ import annotations
 
-import great_expectations as gx
-
 from expectations.spec import (
     RowRule,
     Suite,
     interval_row_rules,
-    no_conflicting_duplicate_rule,
+    no_conflicting_duplicate,
+    not_null,
     quarantine_share_rule,
-    required_columns_rule,
+    typed_columns_present,
     value_row_rules,
 )
 
@@ -35,17 +34,13 @@ COLUMNS = (
 SUITE = Suite(
     name="customer_usage",
     row_rules=(
-        RowRule(
-            name="customer_id_present",
-            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_id"),
-            description="customer_id is present and not empty.",
-        ),
+        RowRule("customer_id_present", not_null("customer_id"), "customer_id is present and not empty."),
         *interval_row_rules(),
         *value_row_rules("usage_kwh", "usage", 0, USAGE_KWH_MAX, "kWh"),
-        no_conflicting_duplicate_rule(),
+        no_conflicting_duplicate("The row's key does not appear again in the same file with different values."),
     ),
     dataset_rules=(
-        required_columns_rule(COLUMNS),
+        typed_columns_present(COLUMNS),
         quarantine_share_rule(0.05),
         quarantine_share_rule(0.5, blocking=True),
     ),

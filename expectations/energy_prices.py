@@ -11,9 +11,9 @@ from __future__ import annotations
 from expectations.spec import (
     Suite,
     interval_row_rules,
-    no_conflicting_duplicate_rule,
+    no_conflicting_duplicate,
     quarantine_share_rule,
-    required_columns_rule,
+    typed_columns_present,
     value_row_rules,
 )
 
@@ -34,10 +34,10 @@ SUITE = Suite(
     row_rules=(
         *interval_row_rules(),
         *value_row_rules("price_per_kwh", "price", PRICE_PER_KWH_MIN, PRICE_PER_KWH_MAX, "per kWh"),
-        no_conflicting_duplicate_rule(),
+        no_conflicting_duplicate("The row's key does not appear again in the same file with different values."),
     ),
     dataset_rules=(
-        required_columns_rule(COLUMNS),
+        typed_columns_present(COLUMNS),
         quarantine_share_rule(0.05),
         quarantine_share_rule(0.5, blocking=True),
     ),

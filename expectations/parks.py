@@ -7,47 +7,22 @@ are never null, so GX's skipping of missing values cannot hide a failure.
 
 from __future__ import annotations
 
-import great_expectations as gx
-
-from expectations.spec import DatasetRule, RowRule, Suite
+from expectations.spec import RowRule, Suite, is_true, no_conflicting_duplicate, required_columns_present
 from transforms.parks import PARK_SOURCE_COLUMNS
-
-
-def _is_true(column: str) -> gx.expectations.Expectation:
-    return gx.expectations.ExpectColumnValuesToBeInSet(column=column, value_set=[True])
-
 
 SUITE = Suite(
     name="parks",
     row_rules=(
+        RowRule("park_name_present", is_true("park_name_present"), "park_name is present and not blank."),
+        RowRule("timezone_valid", is_true("timezone_valid"), "timezone is a valid IANA name such as Europe/Amsterdam."),
         RowRule(
-            name="park_name_present",
-            expectation=_is_true("park_name_present"),
-            description="park_name is present and not blank.",
+            "energy_type_valid", is_true("energy_type_valid"), "energy_type is Wind or Solar (any casing on input)."
         ),
-        RowRule(
-            name="timezone_valid",
-            expectation=_is_true("timezone_valid"),
-            description="timezone is a valid IANA name such as Europe/Amsterdam.",
-        ),
-        RowRule(
-            name="energy_type_valid",
-            expectation=_is_true("energy_type_valid"),
-            description="energy_type is Wind or Solar (any casing on input).",
-        ),
-        RowRule(
-            name="no_conflicting_duplicate",
-            expectation=gx.expectations.ExpectColumnValuesToBeInSet(column="conflicting_duplicate", value_set=[False]),
-            description=("A park appears at most once per file, or only with identical timezone and energy_type."),
+        no_conflicting_duplicate(
+            "A park appears at most once per file, or only with identical timezone and energy_type."
         ),
     ),
     dataset_rules=(
-        DatasetRule(
-            name="required_columns_present",
-            expectation=gx.expectations.ExpectTableColumnsToMatchSet(
-                column_set=list(PARK_SOURCE_COLUMNS), exact_match=False
-            ),
-            description="The file has the columns park_name, timezone and energy_type.",
-        ),
+        required_columns_present("The file has the columns park_name, timezone and energy_type.", PARK_SOURCE_COLUMNS),
     ),
 )

@@ -25,8 +25,8 @@ Costs worth knowing:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import great_expectations as gx
@@ -39,19 +39,18 @@ from great_expectations.core.expectation_validation_result import (
     ExpectationValidationResult,
 )
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    ColumnPairMapExpectation,
+    MulticolumnMapExpectation,
+)
 from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.validator.v1_validator import Validator
 from great_expectations.validator.validation_statistics import (
     calc_validation_statistics,
 )
 
-from expectations.spec import (
-    QUARANTINED_COLUMN,
-    DatasetRule,
-    RowRule,
-    Suite,
-    uses_quarantine_column,
-)
+from expectations.spec import QUARANTINED_COLUMN, DatasetRule, RowRule, Suite
 
 # Sample size kept in results (and shown in Data Docs) per failing rule.
 PARTIAL_UNEXPECTED_COUNT = 20
@@ -80,6 +79,8 @@ _UNBOUNDED_RESULT_KEYS = (
 
 FAILED_RULES_DTYPE = pl.List(pl.String)
 
+_MAP_EXPECTATION_TYPES = (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+
 
 @dataclass(frozen=True)
 class RuleOutcome:
@@ -107,8 +108,12 @@ class Validation:
     suite: Suite
     # List(String), one entry per input row in input order: the row rules the row failed.
     failed_rules: pl.Series
+    # One outcome per rule over the whole batch; a per-date rule's is the sum over its groups.
     rules: list[RuleOutcome]
     result: ExpectationSuiteValidationResult
+    # With `groups`: the outcomes of the per-date rules (those on the quarantine flag) per group.
+    by_group: dict[Hashable, list[RuleOutcome]] = field(default_factory=dict)
+    grouped: bool = False
 
     @property
     def passed_mask(self) -> pl.Series:
@@ -128,6 +133,17 @@ class Validation:
                 return rule
         raise KeyError(name)
 
+    def blocking_failures_of(self, group: Hashable) -> list[str]:
+        """Blocking failures that hold one group (date) back: those of the rules judged on the
+        whole batch, and those of the per-date rules judged on the group's rows."""
+        if not self.grouped:
+            return self.blocking_failures
+        per_date = {r.name for r in self.suite.dataset_rules if r.per_date}
+        batch = [r.name for r in self.rules if r.name not in per_date and r.kind == "dataset" and r.blocking]
+        batch = [n for n in batch if not self.outcome(n).success]
+        own = [r.name for r in self.by_group.get(group, []) if r.blocking and not r.success]
+        return batch + own
+
 
 @dataclass(frozen=True)
 class _CompiledSuite:
@@ -138,6 +154,7 @@ class _CompiledSuite:
     late: gx.ExpectationSuite | None
     # Every column an expectation names: all GX is given.
     columns: frozenset[str]
+    late_rules: tuple[DatasetRule, ...] = ()
 
 
 class _GxRuntime:
@@ -196,24 +213,23 @@ def _get_runtime() -> _GxRuntime:
 
 
 def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
-    """A fresh GX suite holding every rule (row and dataset) of ``suite``.
-
-    Each expectation is a copy annotated with the rule name, kind and description,
-    so Data Docs show the rule names, and the Suite's own objects stay untouched.
-    """
+    """A fresh GX suite holding every rule (row and dataset) of ``suite``."""
     return gx.ExpectationSuite(
         name=suite.name,
-        expectations=[_annotated_copy(rule) for rule in suite.rules],
+        expectations=[_build(rule) for rule in suite.rules],
         meta={_META_KEY: {"row_rules": list(suite.row_rule_names)}},
     )
 
 
-def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> Validation:
+def validate(
+    frame: pl.DataFrame, suite: Suite, *, label: str | None = None, groups: pl.Series | None = None
+) -> Validation:
     """Run every rule of ``suite`` on ``frame``.
 
-    ``label`` (e.g. the source file) is kept in the result's meta and names the
-    batch in Data Docs.
-    """
+    ``label`` (e.g. the source file) is kept in the result's meta and names the batch in Data
+    Docs. With ``groups`` (one value per row, e.g. the event date), the rules on the quarantine
+    flag are judged on each group's rows separately; rows whose group is null are not judged by
+    them (their rows are still validated and quarantined like any other)."""
     runtime = _get_runtime()
     compiled = runtime.compiled(suite)
     if QUARANTINED_COLUMN in frame.columns:
@@ -237,19 +253,26 @@ def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> 
     failed_rules = _failed_rules_series(list(masks.values()), suite.row_rule_names, height)
 
     results = list(main.results)
+    by_group: dict[Hashable, list[RuleOutcome]] = {}
     if compiled.late is not None:
         quarantined = np.zeros(height, dtype=np.bool_)
         for mask in masks.values():
             quarantined |= mask
-        # Only the flag column: GX fingerprints every frame it loads.
-        flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined})
-        late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
-        for res in late.results:
-            rule = _rule_of(res, suite)
-            assert isinstance(rule, DatasetRule)
-            outcomes[rule.name] = _dataset_outcome(res, rule, height)
-            _drop_unbounded(res)
-        results.extend(late.results)
+        for group, rows in _groups(groups, height):
+            # Only the flag column: GX fingerprints every frame it loads.
+            flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[rows]})
+            late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
+            judged = []
+            for res in late.results:
+                rule = _rule_of(res, suite)
+                assert isinstance(rule, DatasetRule)
+                judged.append(_dataset_outcome(res, rule, len(flags)))
+                _drop_unbounded(res)
+                if groups is not None:
+                    res.meta = {**(res.meta or {}), _META_KEY: {"group": str(group)}}
+            results.extend(late.results)
+            by_group[group] = judged
+        outcomes.update(_summed(compiled.late_rules, list(by_group.values())))
 
     missing = [r.name for r in suite.rules if r.name not in outcomes]
     if missing:
@@ -263,7 +286,43 @@ def validate(frame: pl.DataFrame, suite: Suite, *, label: str | None = None) -> 
         failed_rules=failed_rules,
         rules=[outcomes[r.name] for r in suite.rules],
         result=result,
+        by_group=by_group if groups is not None else {},
+        grouped=groups is not None,
     )
+
+
+def _groups(groups: pl.Series | None, height: int) -> Iterator[tuple[Hashable, np.ndarray]]:
+    """(group value, row positions) per non-null group; the whole batch without groups."""
+    if groups is None:
+        yield None, np.arange(height)
+        return
+    if len(groups) != height:
+        raise ValueError(f"groups has {len(groups)} values for {height} rows")
+    frame = pl.DataFrame({"g": groups}).with_row_index("i").filter(pl.col("g").is_not_null())
+    for (value,), part in frame.group_by("g", maintain_order=True):
+        yield value, part["i"].to_numpy()
+
+
+def _summed(rules: tuple[DatasetRule, ...], groups: list[list[RuleOutcome]]) -> dict[str, RuleOutcome]:
+    """Batch-wide outcome of each per-date rule: counts summed over the groups judged, success
+    only if every group succeeded (a batch with no judged group succeeds)."""
+    out: dict[str, RuleOutcome] = {}
+    for rule in rules:
+        judged = [o for outcomes in groups for o in outcomes if o.name == rule.name]
+        evaluated = sum(o.evaluated for o in judged)
+        unexpected = sum(o.unexpected or 0 for o in judged)
+        out[rule.name] = RuleOutcome(
+            name=rule.name,
+            kind="dataset",
+            success=all(o.success for o in judged),
+            evaluated=evaluated,
+            unexpected=unexpected,
+            unexpected_percent=100.0 * unexpected / evaluated if evaluated else None,
+            blocking=rule.blocking,
+            description=rule.description,
+            error="; ".join(o.error for o in judged if o.error) or None,
+        )
+    return out
 
 
 def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
@@ -278,46 +337,33 @@ def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
 
 
 def _compile(suite: Suite) -> _CompiledSuite:
-    late_rules = [r for r in suite.dataset_rules if uses_quarantine_column(r.expectation)]
+    late_rules = tuple(r for r in suite.dataset_rules if r.per_date)
     late_names = {r.name for r in late_rules}
     main_rules = [r for r in suite.rules if r.name not in late_names]
-    main = gx.ExpectationSuite(name=suite.name, expectations=[_annotated_copy(r) for r in main_rules])
-    late = (
-        gx.ExpectationSuite(name=suite.name, expectations=[_annotated_copy(r) for r in late_rules])
-        if late_rules
-        else None
-    )
-    return _CompiledSuite(suite=suite, main=main, late=late, columns=_referenced_columns(suite))
+    main = gx.ExpectationSuite(name=suite.name, expectations=[_build(r) for r in main_rules])
+    late = gx.ExpectationSuite(name=suite.name, expectations=[_build(r) for r in late_rules]) if late_rules else None
+    return _CompiledSuite(suite=suite, main=main, late=late, columns=suite.columns, late_rules=late_rules)
 
 
-def _referenced_columns(suite: Suite) -> frozenset[str]:
-    names: set[str] = set()
-    for rule in suite.rules:
-        kwargs = rule.expectation.configuration.kwargs
-        names.update(kwargs.get(k) for k in ("column", "column_A", "column_B") if kwargs.get(k))
-        for k in ("column_list", "column_set"):
-            names.update(kwargs.get(k) or ())
-    return frozenset(names)
-
-
-def _annotated_copy(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
+def _build(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
+    """The GX expectation of a rule, annotated with its name, kind and description, so Data
+    Docs show the rule names quarantine records. Each call builds a new object: a GX suite
+    adopts the expectation it is given (sets its id, save hooks)."""
     kind = "row" if isinstance(rule, RowRule) else "dataset"
     blocking = True if isinstance(rule, RowRule) else rule.blocking
-    meta = dict(rule.expectation.meta or {})
-    meta[_META_KEY] = {"rule": rule.name, "kind": kind, "blocking": blocking}
-    # A suite adopts the expectation object it is given (sets id, save hooks), so
-    # each GX suite gets its own copy.
-    return rule.expectation.copy(
-        deep=True,
-        update={
-            "id": None,
-            "meta": meta,
-            # Data Docs show the description in place of GX's generated sentence,
-            # so each row carries the rule name that quarantine records.
-            "description": f"{rule.name}: {rule.description}",
-            "severity": FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING,
-        },
+    cls = getattr(gx.expectations, rule.expectation.kind, None)
+    if cls is None:
+        raise ValueError(f"rule {rule.name!r}: GX has no expectation {rule.expectation.kind!r}")
+    expectation = cls(
+        **rule.expectation.kwargs,
+        meta={_META_KEY: {"rule": rule.name, "kind": kind, "blocking": blocking}},
+        # Data Docs show the description in place of GX's generated sentence.
+        description=f"{rule.name}: {rule.description}",
+        severity=FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING,
     )
+    if isinstance(rule, RowRule) and not isinstance(expectation, _MAP_EXPECTATION_TYPES):
+        raise TypeError(f"row rule {rule.name!r} needs a map expectation (one verdict per row), got {cls.__name__}")
+    return expectation
 
 
 def _rule_of(res: ExpectationValidationResult, suite: Suite) -> RowRule | DatasetRule:
@@ -393,7 +439,7 @@ def _dataset_outcome(res: ExpectationValidationResult, rule: DatasetRule, height
 
 def _attach_sample(result: dict[str, Any], rule: RowRule, pdf: pd.DataFrame, indexes: np.ndarray) -> None:
     """Put a few failing values back for Data Docs (GX left them out, see module doc)."""
-    column = rule.expectation.configuration.kwargs.get("column")
+    column = rule.expectation.kwargs.get("column")
     if column is None or column not in pdf.columns:
         return
     sample = pdf[column].iloc[indexes[:PARTIAL_UNEXPECTED_COUNT]]

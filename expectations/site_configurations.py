@@ -8,33 +8,18 @@ that is not registered yet is not an error (``site_known`` is informative only).
 
 from __future__ import annotations
 
-import sys
-
-import great_expectations as gx
-
-from expectations.sites import is_true, no_conflicting_duplicate, required_columns_present
-from expectations.spec import RowRule, Suite
+from expectations.spec import (
+    RowRule,
+    Suite,
+    in_set,
+    is_number,
+    is_true,
+    no_conflicting_duplicate,
+    non_negative,
+    not_null,
+    required_columns_present,
+)
 from transforms.sites import PRODUCTION_TYPES, VENDORS
-
-# Bounds rules need a finite maximum: GX compares +inf like any float and "x >= 0" alone would pass it.
-FINITE_MAX = sys.float_info.max
-
-
-def is_number(column: str, what: str) -> RowRule:
-    return RowRule(
-        name=f"{column}_is_number",
-        expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column=column),
-        description=f"{what} is present and a number (a JSON number or numeric string; not NaN).",
-    )
-
-
-def non_negative(column: str, what: str) -> RowRule:
-    return RowRule(
-        name=f"{column}_non_negative",
-        expectation=gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=FINITE_MAX),
-        description=f"{what} is zero or more, and finite.",
-    )
-
 
 _UNITS = tuple(f"production_{t}_units" for t in PRODUCTION_TYPES)
 _KWP = tuple(f"production_{t}_kwp" for t in PRODUCTION_TYPES)
@@ -44,17 +29,17 @@ SUITE = Suite(
     row_rules=(
         RowRule(
             name="site_id_present",
-            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column="site_id"),
+            expectation=not_null("site_id"),
             description="The site id (id in the nested form, site in the flat form) is present.",
         ),
         RowRule(
             name="battery_vendor_present",
-            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column="battery_vendor"),
+            expectation=not_null("battery_vendor"),
             description="battery.vendor (battery_vendor) is present and not blank.",
         ),
         RowRule(
             name="battery_vendor_known",
-            expectation=gx.expectations.ExpectColumnValuesToBeInSet(column="battery_vendor", value_set=list(VENDORS)),
+            expectation=in_set("battery_vendor", VENDORS),
             description="The battery vendor is Tesla or KATL (any casing on input).",
         ),
         is_number("battery_capacity_kwh", "battery.capacity_kwh"),
@@ -76,7 +61,7 @@ SUITE = Suite(
         *(non_negative(c, c.replace("production_", "production.").replace("_kwp", ".kwp")) for c in _KWP),
         RowRule(
             name="valid_from_parseable",
-            expectation=gx.expectations.ExpectColumnValuesToNotBeNull(column="valid_from"),
+            expectation=not_null("valid_from"),
             description=(
                 "valid_from, when given, is ISO-8601 (naive means UTC) or YYYY-MM-DD; "
                 "when absent the ingest time is used."

@@ -6,7 +6,6 @@ import sys
 import click
 import polars as pl
 
-from orchestration.bench import bench as bench_command
 from warehouse.lake import Lake
 
 lake_option = click.option(
@@ -182,8 +181,6 @@ def demo(lake_root: str | None, customers: int, days: int) -> None:
 
     run_demo(Lake.from_env(lake_root), customers=customers, days=days)
 
-
-main.add_command(bench_command)
 
 if __name__ == "__main__":
     main()

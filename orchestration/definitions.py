@@ -1,22 +1,24 @@
-"""The Dagster code location: `dagster dev -m orchestration.definitions`."""
+"""The Dagster code location: `dagster dev -m orchestration.definitions`.
+
+Steps run in the run's own process (in_process_executor): each run is small, and a process per
+step would pay the imports again for every asset."""
 
 import dagster as dg
 
 from assets.catalog import duckdb_catalog
 from assets.gold import GOLD_ASSETS
 from assets.ingest import LAND_ASSETS, REFINE_ASSETS
-from assets.parks import PARKS_GOLD_ASSETS
-from assets.sites import SITES_GOLD_ASSETS
 from orchestration.jobs import JOBS, SCHEDULES
-from orchestration.resources import LakeResource
+from orchestration.resources import lake_resource
 from orchestration.sensors import SENSORS
 
-ALL_ASSETS = [*LAND_ASSETS, *REFINE_ASSETS, *GOLD_ASSETS, *PARKS_GOLD_ASSETS, *SITES_GOLD_ASSETS, duckdb_catalog]
+ALL_ASSETS = [*LAND_ASSETS, *REFINE_ASSETS, *GOLD_ASSETS, duckdb_catalog]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=SENSORS,
-    resources={"lake": LakeResource()},
+    resources={"lake": lake_resource},
+    executor=dg.in_process_executor,
 )

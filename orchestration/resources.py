@@ -5,11 +5,19 @@ import dagster as dg
 from warehouse.lake import Lake
 
 
-class LakeResource(dg.ConfigurableResource):
-    """The lake root and storage options. Leave `root` unset to use GRIDLAKE_ROOT (or ./lake);
-    S3 credentials and endpoint come from the AWS_* environment variables."""
+@dg.resource(
+    config_schema={"root": dg.Field(dg.Noneable(str), default_value=None, is_required=False)},
+    description=(
+        "The lake root and storage options. Leave `root` unset to use GRIDLAKE_ROOT (or ./lake); "
+        "S3 credentials and endpoint come from the AWS_* environment variables."
+    ),
+)
+def lake_resource(context: dg.InitResourceContext) -> Lake:
+    """Built when a run (or sensor tick) starts; assets and sensors receive the `Lake` itself,
+    so they need nothing from the orchestration package."""
+    return Lake.from_env(context.resource_config.get("root"))
 
-    root: str | None = None
 
-    def lake(self) -> Lake:
-        return Lake.from_env(self.root)
+def lake_for(root: str | None) -> dg.ResourceDefinition:
+    """The resource for an explicit root (the CLI's --lake)."""
+    return lake_resource.configured({"root": root})

@@ -1,17 +1,24 @@
-"""Sensors: file drops start landing runs; landed files start refine runs for their dates;
-gold follows its inputs through declarative automation."""
+"""Sensors: the plan's stages under the daemon. File drops start landing runs; landed files start
+refine runs for their dates; refine queues gold work, and queued gold starts gold runs, for any
+date, past or present (orchestration/work.py decides the runs, as it does for `gridlake run`).
 
-import datetime as dt
+Each hop waits at most one sensor interval: SENSOR_INTERVAL_SECONDS, the daemon's own loop time
+(it evaluates sensors every 5 s at most)."""
+
+
 import hashlib
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
-from assets.ingest import asset_key
-from assets.partitions import contiguous_ranges, range_tags
-from orchestration.resources import LakeResource
+from assets.keys import asset_key
+from orchestration.work import Work, gold_work, refine_work
 from warehouse.datasets import DATASETS, Dataset
-from warehouse.stages import land, refine
+from warehouse.lake import Lake
+from warehouse.stages import gold, land
+
+SENSOR_INTERVAL_SECONDS = 5
 
 
 def _drop_sensor(ds: Dataset) -> dg.SensorDefinition:
@@ -20,16 +27,15 @@ def _drop_sensor(ds: Dataset) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{ds.source}_drops",
         description=f"New files in landing/{ds.source}/ start a landing run.",
-        target=dg.AssetSelection.keys(bronze_key),
-        minimum_interval_seconds=30,
+        target=dg.AssetSelection.assets(bronze_key),
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
-        the_lake = lake.lake()
+    def _sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.RunRequest | dg.SkipReason:
         # The cursor holds files already requested but not yet in the ingest log, so a queued
         # run is not requested twice; entries drop out once the log has them.
         requested: dict[str, str] = json.loads(context.cursor or "{}")
-        pending = land.pending_files(the_lake, ds)
+        pending = land.pending_files(lake, ds)
         stamp = {f.path: f"{f.size}:{f.modified}" for f in pending}
         new = [f for f in pending if requested.get(f.path) != stamp[f.path]]
         requested = {p: s for p, s in requested.items() if p in stamp}
@@ -38,56 +44,62 @@ def _drop_sensor(ds: Dataset) -> dg.SensorDefinition:
         if not new:
             return dg.SkipReason(f"no new files in landing/{ds.source}/")
         # Identical content under any name yields the same key, and Dagster never reuses a key.
-        hashes = sorted({land.file_hash(the_lake, f.path) for f in new})
+        hashes = sorted({land.file_hash(lake, f.path) for f in new})
         key = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:32]
         return dg.RunRequest(
             run_key=f"{ds.source}:{key}",
             run_config={"ops": {ds.bronze.qualified.replace(".", "__"): {"config": {"paths": [f.path for f in new]}}}},
-            tags={"gridlake/source": ds.source},
+            tags={"gridlake/source": ds.source, "gridlake/stage": "land"},
         )
 
     return _sensor
 
 
+def _result(context: dg.SensorEvaluationContext, work: Iterable[Work], keys: dict[str, list[str]], idle: str):
+    requests = [w.run_request() for w in work]
+    if not requests:
+        return dg.SkipReason(idle)
+    additions = [dg.AddDynamicPartitionsRequest(cal, new) for cal, new in keys.items() if new]
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=additions)
+
+
+def _merge(into: dict[str, list[str]], keys: dict[str, list[str]]) -> None:
+    for cal, new in keys.items():
+        into.setdefault(cal, []).extend(k for k in new if k not in into[cal])
+
+
 @dg.sensor(
     name="refine_landed",
-    description="Files landed but not yet validated start a refine run for their event dates.",
+    description="Files landed but not yet validated (and rows whose reference data arrived) start refine runs.",
     target=dg.AssetSelection.groups("silver", "quarantine"),
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def refine_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
-    the_lake = lake.lake()
-    requests = []
+def refine_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]):
+    work: list[Work] = []
+    keys: dict[str, list[str]] = {}
     for ds in DATASETS.values():
-        dates = refine.pending_dates(the_lake, ds.source)
-        if not dates:
-            continue
-        log = land.ingest_log(the_lake, ds.source).filter(status="landed")
-        # The hour is part of the key: a failed refine of the same files is retried once an hour.
-        hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
-        fingerprint = hashlib.sha256("".join(sorted(log["file_hash"])).encode()).hexdigest()[:16] + f":{hour}"
-        keys = [asset_key(ds.silver.qualified), asset_key(ds.quarantine.qualified)]
-        for first, last in contiguous_ranges([d for d in dates if d is not None]) or [_today_range()]:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"refine:{ds.source}:{first}:{last}:{fingerprint}",
-                    asset_selection=keys,
-                    tags={**range_tags(first, last), "gridlake/source": ds.source},
-                )
-            )
-    return requests or dg.SkipReason("nothing landed is waiting for validation")
+        items, new = refine_work(lake, ds, context.instance.get_dynamic_partitions)
+        work += items
+        _merge(keys, new)
+    return _result(context, work, keys, "nothing landed is waiting for validation")
 
 
-def _today_range() -> tuple[dt.date, dt.date]:
-    today = dt.datetime.now(dt.UTC).date()
-    return (today, today)
-
-
-gold_automation = dg.AutomationConditionSensorDefinition(
-    "gold_automation",
-    target=dg.AssetSelection.groups("gold"),
+@dg.sensor(
+    name="gold_queue",
+    description="Gold dates queued by refine (ops.gold_queue) start gold runs for exactly those dates.",
+    target=dg.AssetSelection.groups("gold", "publish"),
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
+def gold_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]):
+    work: list[Work] = []
+    keys: dict[str, list[str]] = {}
+    for queued in gold.queued_specs(lake):
+        items, new = gold_work(queued, context.instance.get_dynamic_partitions)
+        work += items
+        _merge(keys, new)
+    return _result(context, work, keys, "no gold work is queued")
 
-SENSORS = [*(_drop_sensor(ds) for ds in DATASETS.values()), refine_sensor, gold_automation]
+
+SENSORS = [*(_drop_sensor(ds) for ds in DATASETS.values()), refine_sensor, gold_sensor]

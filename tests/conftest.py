@@ -12,6 +12,8 @@ from tests.s3server import s3_server  # noqa: F401 - session fixture, one Seawee
 from warehouse.lake import Lake
 
 Drop = Callable[[str, str, bytes], str]
+# Copies of real producer files (tests/data/real/SOURCES.md says where each comes from).
+REAL_DATA = Path(__file__).parent / "data" / "real"
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestration.bench import main, peak_rss, run_isolated
+from benchmarks.__main__ import main
+from benchmarks.measure import peak_rss, run_isolated
 
 CUSTOMERS = 20  # --quick
 INTERVALS = 24 * 12  # 5-minute intervals in a day
@@ -74,8 +75,8 @@ def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path:
     stages = {r["Stage"]: r["Rows"] for r in table(text, "## Stages: gridlake library, CSV")}
     assert stages["land (parse + bronze)"] == f"{ROWS:,}"
     assert stages["refine (validate + quarantine + silver)"] == f"{ROWS:,}"
-    assert stages["gold cost_per_interval"] == f"{CUSTOMERS * INTERVALS:,}"
-    assert stages["gold hourly_usage"] == f"{CUSTOMERS * 24:,}"
+    # One spec builds both tables for the same dates: every usage row priced, rolled up to customer-hours.
+    assert stages["gold usage_cost (cost_per_interval + hourly_usage)"] == f"{CUSTOMERS * INTERVALS + CUSTOMERS * 24:,}"
 
     # History: usage for the days before the new day, prices for those days and the new day.
     history_table, increments, _ = tables(text, "## Incremental cost")

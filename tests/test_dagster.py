@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.ingest import asset_key
+from assets.keys import asset_key
 from orchestration.definitions import defs
-from orchestration.resources import LakeResource
+from orchestration.resources import lake_for
 from orchestration.run import run_pending
 from orchestration.sensors import SENSORS
 from tests.conftest import Drop
@@ -36,7 +36,7 @@ def _drop_sensor() -> dg.SensorDefinition:
 
 def test_drop_sensor_keys_runs_by_content_and_keeps_a_cursor(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     sensor = _drop_sensor()
-    resources = {"lake": LakeResource(root=lake.root)}
+    resources = {"lake": lake_for(lake.root)}
     with dg.instance_for_test() as instance:
         content = usage_csv([(1, ts(0), ts(5), 1.0)])
         drop("customer_usage", "a.csv", content)
@@ -117,7 +117,7 @@ def test_blocking_check_keeps_a_mostly_bad_day_out_of_gold(lake: Lake, drop: Dro
     summary = run_pending(lake.root)
     assert not summary.ok
     assert summary.blocked and "quarantine_share_at_most_50_percent" in summary.blocked[0]
-    assert not any(label.startswith(("cost", "hourly")) for label, _ in summary.runs)
+    assert not any(label.startswith("gold usage_cost") for label, _ in summary.runs)
     from tests.test_pipeline_usage import read
 
     assert read(lake, "silver.customer_usage").height == 2

@@ -8,10 +8,8 @@ synthetic edge cases (DST fall-back, gaps, duplicates).
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from expectations.park_readings import SUITE as READINGS_SUITE
 from expectations.parks import SUITE as PARKS_SUITE
 from expectations.runner import validate
+from tests.conftest import REAL_DATA
 from transforms.parks import (
     SILVER_COLUMNS,
     affected_park_days,
@@ -32,7 +31,7 @@ from transforms.parks import (
 )
 
 REALDATA = (
-    Path(os.environ.get("GRIDLAKE_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")) / "parks"
+    REAL_DATA / "parks"
 )
 T_INGEST = datetime(2024, 6, 1, 12, tzinfo=UTC)
 LINEAGE = ("_source_file", "_file_hash", "_ingested_at", "_run_id", "_row_number")
@@ -104,8 +103,6 @@ def failed_rules_at(quarantined: pl.DataFrame, local: str) -> set[str]:
 
 def real_rows(name: str) -> list[tuple[str, str]]:
     path = REALDATA / f"{name}.csv"
-    if not path.exists():
-        pytest.fail(f"real data not found at {path}: shared/realdata must sit beside the repository")
     with path.open(newline="") as handle:
         reader = csv.reader(handle)
         assert next(reader) == ["datetime", "MW"]
@@ -119,8 +116,6 @@ def real_slice(name: str, days: set[str]) -> list[tuple[str, str]]:
 
 def real_register() -> pl.LazyFrame:
     path = REALDATA / "park_info.csv"
-    if not path.exists():
-        pytest.fail(f"real data not found at {path}: shared/realdata must sit beside the repository")
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return current_parks(prepare_parks(bronze(rows, "landing/parks/park_info.csv")))

@@ -13,20 +13,19 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from tests.conftest import Drop
+from tests.conftest import REAL_DATA, Drop
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import table
 from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending
 
-REAL = Path(__file__).parents[2] / "shared" / "realdata" / "parks"
+REAL = REAL_DATA / "parks"
 DOCS = Path(__file__).parents[1] / "docs" / "parks.md"
 TIMEZONES = {"Netterden": "Europe/Amsterdam", "Bemmel": "Europe/Vienna", "Stadskanaal": "Europe/Bucharest"}
 SPRING_FORWARD = "2020-03-29"
 NORMAL_DAY = "2020-06-10"
 
-pytestmark = pytest.mark.skipif(not REAL.exists(), reason="shared/realdata/parks is not available")
 
 
 def real_lines(park: str, days: tuple[str, ...] | None = None) -> list[str]:
@@ -90,7 +89,7 @@ def test_real_days_energy_counts_and_completeness(lake: Lake, drop: Drop) -> Non
     drop("park_readings", "Netterden.csv", csv(netterden))
     drop("park_readings", "Bemmel.csv", csv(bemmel))
     report = process_pending(lake)
-    assert report.park_dates == [dt.date(2020, 3, 29), dt.date(2020, 6, 10)]
+    assert report.gold_dates("park_stats") == [dt.date(2020, 3, 29), dt.date(2020, 6, 10)]
 
     stats = daily(lake)
     for park, lines, day in (
@@ -139,7 +138,7 @@ def test_readings_wait_for_their_park_then_flow_through(lake: Lake, drop: Drop) 
 
     drop("parks", "register.csv", b"park_name,timezone,energy_type\nNetterden,Europe/Amsterdam,wind\n")
     report = process_pending(lake)
-    assert report.park_dates == [dt.date(2020, 6, 10)]
+    assert report.gold_dates("park_stats") == [dt.date(2020, 6, 10)]
     log = {Path(r["path"]).name: r for r in land.ingest_log(lake, "park_readings").iter_rows(named=True)}
     assert (log["Netterden.csv"]["rows_waiting"], log["Netterden.csv"]["rows_valid"]) == (0, 96)
     assert log["Nowhere.csv"]["rows_waiting"] == 2  # still no such park
@@ -150,7 +149,7 @@ def test_readings_wait_for_their_park_then_flow_through(lake: Lake, drop: Drop) 
     assert_reconciles(lake)
 
     # Nothing moved since: the waiting rows are not refined again.
-    assert process_pending(lake).refined["park_readings"].dates == []
+    assert "park_readings" not in process_pending(lake).refined
 
 
 def test_bad_readings_are_quarantined_with_their_raw_text(lake: Lake, drop: Drop) -> None:
@@ -215,7 +214,7 @@ def test_redrop_with_corrected_values_replaces_and_recomputes_only_that_day(lake
     drop("park_readings", "Netterden.csv", csv(fixed))  # the same name, new content
     report = process_pending(lake)
 
-    assert report.park_dates == [dt.date(2020, 6, 11)]  # 06-10 came again unchanged
+    assert report.gold_dates("park_stats") == [dt.date(2020, 6, 11)]  # 06-10 came again unchanged
     after = daily(lake)
     assert after[("Netterden", "2020-06-10")] == before[("Netterden", "2020-06-10")]
     want = expected_stats(fixed, "2020-06-11", "Europe/Amsterdam")["energy_mwh"]

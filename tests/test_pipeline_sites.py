@@ -18,14 +18,14 @@ import polars as pl
 import pytest
 
 from expectations import site_configurations, site_live_data, sites
-from tests.conftest import Drop
+from tests.conftest import REAL_DATA, Drop
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import table
 from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending
 
-REAL = Path(__file__).parents[2] / "shared" / "realdata" / "sites"
+REAL = REAL_DATA / "sites"
 DOCS = Path(__file__).parents[1] / "docs" / "sites.md"
 SOURCES = ("sites", "site_configurations", "site_live_data")
 UTC = dt.UTC
@@ -251,7 +251,7 @@ def test_new_configuration_closes_the_previous_one(lake: Lake, drop: Drop) -> No
     drop("site_live_data", "d2.json", js(live("001", day2)))
     report = process_pending(lake)
     # The history changed: every day with readings is rebuilt (the battery in force may move).
-    assert report.site_dates == [dt.date(2023, 1, 1), dt.date(2023, 1, 2)]
+    assert report.gold_dates("site_daily") == [dt.date(2023, 1, 1), dt.date(2023, 1, 2)]
 
     history = read(lake, "silver.site_configurations").sort("valid_from")
     noon = dt.datetime(2023, 1, 2, 12, tzinfo=UTC)
@@ -281,7 +281,7 @@ def test_new_configuration_closes_the_previous_one(lake: Lake, drop: Drop) -> No
     # The first configuration sent again (same valid_from, same values): nothing changes.
     drop("site_configurations", "v1-again.json", js({**nested(1), "valid_from": "2023-01-01T00:00:00"}))
     report = process_pending(lake)
-    assert report.site_dates == []
+    assert report.gold_dates("site_daily") == []
     assert read(lake, "silver.site_configurations").height == 2
     # At the same valid_from the latest ingest wins: the re-send is the version now, v1 its duplicate.
     logs = log_by_name(lake, "site_configurations")
@@ -300,11 +300,11 @@ def test_live_data_for_an_unknown_site_waits_then_arrives(lake: Lake, drop: Drop
     assert read(lake, "silver.site_live_data").is_empty()
     assert read(lake, "quarantine.site_live_data").is_empty()
     assert_reconciles(lake)
-    assert process_pending(lake).refined["site_live_data"].dates == []  # nothing moved
+    assert "site_live_data" not in process_pending(lake).refined  # nothing moved
 
     drop("sites", "more.json", js({"id": "7", "name": "Cedar Ridge", "location": "south"}))
     report = process_pending(lake)
-    assert report.site_dates == [dt.date(2023, 1, 1)]
+    assert report.gold_dates("site_daily") == [dt.date(2023, 1, 1)]
     log = log_by_name(lake, "site_live_data")["seven.json"]
     assert (log["rows_waiting"], log["rows_valid"]) == (0, 2)
     silver = read(lake, "silver.site_live_data").sort("dt_stamp")
@@ -320,7 +320,6 @@ def test_live_data_for_an_unknown_site_waits_then_arrives(lake: Lake, drop: Drop
     assert_reconciles(lake)
 
 
-@pytest.mark.skipif(not REAL.exists(), reason="shared/realdata/sites is not available")
 def test_real_producer_files_fail_whole_with_a_specific_error(lake: Lake, drop: Drop) -> None:
     drop("sites", "sites.json", (REAL / "sites.json").read_bytes())
     drop("site_configurations", "configuration.json", (REAL / "configuration.json").read_bytes())
@@ -358,7 +357,7 @@ def test_daily_stats_by_hand_with_utc_days(lake: Lake, drop: Drop) -> None:
     ]
     drop("site_live_data", "live.json", js(live(1, rows)))
     report = process_pending(lake)
-    assert report.site_dates == [dt.date(2023, 1, 1), dt.date(2023, 1, 2)]
+    assert report.gold_dates("site_daily") == [dt.date(2023, 1, 1), dt.date(2023, 1, 2)]
 
     silver = read(lake, "silver.site_live_data")
     assert silver.filter(event_date=dt.date(2023, 1, 1)).height == 4
@@ -419,10 +418,10 @@ def test_identical_resend_changes_nothing_and_corrected_value_one_day(lake: Lake
     drop("site_live_data", "a.json", js(live(1, rows)))
     process_pending(lake)
     drop("site_live_data", "b.json", js(live(1, copy.deepcopy(rows))) + b"\n")  # same readings, new file
-    assert process_pending(lake).site_dates == []
+    assert process_pending(lake).gold_dates("site_daily") == []
     fixed = [rows[0], ("2023-01-02 00:00:00", 99, *OK[1:])]
     drop("site_live_data", "c.json", js(live(1, fixed)))
-    assert process_pending(lake).site_dates == [dt.date(2023, 1, 2)]
+    assert process_pending(lake).gold_dates("site_daily") == [dt.date(2023, 1, 2)]
     silver = read(lake, "silver.site_live_data").sort("dt_stamp")
     assert silver["soc"].to_list() == [50.0, 99.0]
     b = log_by_name(lake, "site_live_data")["b.json"]
@@ -440,7 +439,7 @@ def test_dagster_run_builds_site_gold_and_picks_up_waiting_readings(lake: Lake, 
     summary = run_pending(lake.root)
     assert summary.ok, summary.runs
     labels = [label for label, _ in summary.runs]
-    assert "site stats 2023-01-01..2023-01-02" in labels and "site latest" in labels
+    assert "gold site_daily 2023-01-01..2023-01-02" in labels and "gold site_latest" in labels
     assert read(lake, "gold.site_daily_stats").height == 2
     assert log_by_name(lake, "site_live_data")["two.json"]["rows_waiting"] == 1
 

@@ -145,7 +145,7 @@ def test_redrop_and_same_records_under_another_name(lake: Lake, drop: Drop) -> N
     drop("customer_usage", "copy-of-a.csv", content)  # same bytes, other name
     report = process_pending(lake)
     assert report.landed["customer_usage"].landed == []
-    assert [r["status"] for r in report.landed["customer_usage"].duplicates] == ["duplicate"]
+    assert [r.status for r in report.landed["customer_usage"].duplicates] == ["duplicate"]
     assert read(lake, "bronze.customer_usage").height == 6
 
     # Same records, different bytes (NDJSON, gzip): they land, but silver and gold do not change.
@@ -207,10 +207,10 @@ def test_unreadable_files_fail_alone_with_a_clear_error(
     bad = drop("customer_usage", name, data)
     drop("customer_usage", "good.csv", usage_csv([(1, ts(0), ts(5), 1.0)]))
     report = process_pending(lake).landed["customer_usage"]
-    assert [r["path"] for r in report.failed] == [bad]
-    assert bad in report.failed[0]["error"] and reason in report.failed[0]["error"]
+    assert [r.path for r in report.failed] == [bad]
+    assert bad in report.failed[0].error and reason in report.failed[0].error
     log = land.ingest_log(lake, "customer_usage")
-    assert log.filter(status="failed")["error"].to_list() == [report.failed[0]["error"]]
+    assert log.filter(status="failed")["error"].to_list() == [report.failed[0].error]
     assert read(lake, "silver.customer_usage").height == 1
 
 
@@ -285,7 +285,7 @@ def test_file_rejected_after_its_first_chunk_leaves_nothing_behind(
     good_lines = usage_csv([(c, ts(0), ts(5), 1.0) for c in range(100)])
     drop("customer_usage", "late-bad-bytes.csv", good_lines + b"7,2020-08-05T00:00:00Z,\xff\n")
     report = process_pending(lake).landed["customer_usage"]
-    assert "bytes are not valid UTF-8" in report.failed[0]["error"]
+    assert "bytes are not valid UTF-8" in report.failed[0].error
     assert read(lake, "bronze.customer_usage").height == 0
     assert delta.version(lake, table("bronze.customer_usage")) >= 2  # appended, then deleted
     assert read(lake, "silver.customer_usage").height == 0

@@ -7,17 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import Drop
+from tests.conftest import REAL_DATA, Drop
 from tests.test_pipeline_usage import read
 from warehouse.lake import Lake
 from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending
 
-AEMO = Path(__file__).parents[2] / "shared" / "realdata" / "aemo" / "PRICE_AND_DEMAND_202501_VIC1.csv"
+AEMO = REAL_DATA / "aemo" / "PRICE_AND_DEMAND_202501_VIC1.csv"
 NEM_TIME = dt.timezone(dt.timedelta(hours=10))  # market time: AEST all year
 
 

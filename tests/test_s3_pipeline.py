@@ -55,7 +55,7 @@ def test_pipeline_on_s3_matches_local(s3_server: SeaweedS3, monkeypatch: pytest.
     _drop_all(s3, _files())
     report = process_pending(s3)
     assert len(report.landed["customer_usage"].landed) == 25
-    assert [r["path"].rsplit("/", 1)[1] for r in report.landed["customer_usage"].failed] == ["broken.json"]
+    assert [r.path.rsplit("/", 1)[1] for r in report.landed["customer_usage"].failed] == ["broken.json"]
 
     # Same rows and flags; sums may differ in the last bit (float addition order is not fixed).
     assert_frame_equal(_gold(s3), _gold(local), check_exact=False, rel_tol=1e-12)

@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,6 +14,7 @@ import pytest
 
 from expectations import site_configurations, site_live_data, sites
 from expectations.runner import validate
+from tests.conftest import REAL_DATA
 from transforms.sites import (
     detect_unsupported_shape,
     explode_site_live_data,
@@ -30,7 +30,7 @@ from transforms.sites import (
 from warehouse.reader import read_file
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "sites"
+REALDATA = REAL_DATA / "sites"
 
 
 def land(content: Any, path: str = "landing/x/file.json", ingested_at: datetime = T0) -> pl.LazyFrame:

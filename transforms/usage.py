@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.dedupe import flag_conflicts
+from transforms.history import flag_conflicts
 from transforms.timestamps import parse_utc
 
 DEFAULT_INTERVAL = pl.duration(minutes=5)

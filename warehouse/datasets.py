@@ -1,25 +1,29 @@
 """What each landing source needs to go from raw file to silver: its tables, the fields a file
-must carry, how to date a raw record, how to type it, the suite that checks it, and the keys
-that deduplicate it. Adding a dataset is adding an entry here (plus its transform and suite).
+must carry, how to date a raw record, how to type it, the suite that checks it, and how silver
+keeps a key that arrives more than once. Adding a dataset is adding an entry here (plus its
+transform, suite and registry tables); refine follows the strategies below and needs no change.
 
-Two optional hooks serve datasets that depend on others. `reference` names a silver table that
-`prepare` receives as a second argument (the park register for park readings); rows the dataset
-flags in its `waiting` column wait in bronze until that table changes. `refine_scope="all"` marks
-a small register refined whole, and `history=True` keeps every version of a key in silver
-(valid_from / valid_to / is_current) instead of only the latest.
+Strategies:
 
-For the battery sites: `check_records` lets landing reject a whole file whose shape breaks the
-contract (with a readable reason) before anything reaches bronze; `element` marks a `prepare`
-that explodes one bronze record into many rows (a columnar live-data object into readings);
-`valid_from` orders history by a column of the record instead of the ingest time; and
-`silver_date` partitions silver by a prepared column (the reading's UTC date) instead of the
-bronze partition."""
+* `silver`: `LatestWins(keys, values)`: one row per key, the latest ingest wins; or
+  `History(keys, values, valid_from)`: every version of a key (valid_from / valid_to /
+  is_current), ordered by ingest time or by a start time the rows carry (`valid_from`).
+* `scope`: `PerDate(batch_dates, track_changes)`: each event date is rebuilt from its bronze
+  partition (several dates per validation when days are small; with `track_changes` gold follows
+  only dates whose silver content changed); or `Whole(silver_date)`: a small table rebuilt whole
+  from all of its bronze, its silver partitioned by a prepared date column when it has one.
+* `reference`: a silver table `prepare` receives (the park register for park readings); rows
+  `prepare` flags in the `waiting` column stay in bronze until that table's version moves.
+* `explode`: `prepare` turns one bronze record into several rows (a columnar live-data object
+  into readings), numbered in the `element` column.
+
+`check_records` lets landing reject a whole file whose shape breaks the contract (with a readable
+reason) before anything reaches bronze."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 import polars as pl
 
@@ -38,50 +42,85 @@ from warehouse.registry import Table, table
 
 
 @dataclass(frozen=True)
+class LatestWins:
+    """One silver row per key: the latest ingest wins."""
+
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    """Every version of a key. `valid_from`: prepared column a version starts at (default: the
+    ingest time); at the same start the latest ingest wins, and a version equal to the one
+    before it is a re-send."""
+
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    valid_from: str | None = None
+
+
+Silver = LatestWins | History
+
+
+@dataclass(frozen=True)
+class PerDate:
+    """Each event date rebuilt on its own. `batch_dates`: dates validated and written together
+    (fewer, larger commits for many small partitions). `track_changes`: compare the new silver
+    of each date with the old, so gold follows only dates that changed."""
+
+    batch_dates: int = 1
+    track_changes: bool = False
+
+
+@dataclass(frozen=True)
+class Whole:
+    """The whole table rebuilt at once. `silver_date`: prepared Date column silver and quarantine
+    are partitioned by (rows carrying their own event date); else everything is undated."""
+
+    silver_date: str | None = None
+
+
+Scope = PerDate | Whole
+
+
+@dataclass(frozen=True)
 class Reference:
-    """A silver table `prepare` needs: `select` turns its scan into the frame prepare receives."""
+    """A silver table `prepare` needs: `select` turns its scan into the frame prepare receives.
+    Rows `prepare` flags in the Boolean column `waiting` wait in bronze for it."""
 
     table: str
     select: Callable[[pl.LazyFrame], pl.LazyFrame]
+    waiting: str
+
+
+@dataclass(frozen=True)
+class Explode:
+    """`prepare` turns one bronze record into several rows, numbered in column `element`: a row
+    is identified by (file, record, element), and a refined file's rows_read counts rows."""
+
+    element: str
 
 
 @dataclass(frozen=True)
 class Dataset:
     source: str
     required_fields: tuple[str, ...]
-    # Raw bronze columns -> event date (the bronze and silver partition).
+    # Raw bronze columns -> event date (the bronze partition).
     event_date: Callable[[], pl.Expr]
     # Bronze -> typed frame with the helper columns the suite checks; with a `reference`, the
     # reference frame is the second argument.
     prepare: Callable[..., pl.LazyFrame]
     suite: Suite
-    keys: tuple[str, ...]
-    values: tuple[str, ...]
+    silver: Silver
+    scope: Scope = PerDate()
     reference: Reference | None = None
-    # Boolean column of the prepared frame: true for rows that wait for reference data.
-    waiting: str | None = None
-    # "date": each event date is rebuilt on its own; "all": the whole table is rebuilt at once.
-    refine_scope: Literal["date", "all"] = "date"
-    history: bool = False
-    # Dates validated and written together: fewer, larger commits for many small partitions.
-    refine_batch_dates: int = 1
+    explode: Explode | None = None
     # Raw source column -> prepared column that keeps its text, where prepare renames it.
     raw_columns: Mapping[str, str] = field(default_factory=dict)
     # Called by landing on the first chunk of a file (raw text columns): a returned text rejects
     # the whole file with that reason, before any row reaches bronze.
     check_records: Callable[[pl.DataFrame], str | None] | None = None
-    # Prepared column numbering the rows one bronze record explodes into. With it a row is
-    # identified by (file, record, element), and a refined file's rows_read counts prepared rows.
-    element: str | None = None
-    # With `history`: prepared column a version starts at (default: the ingest time). At the
-    # same start the latest ingest wins; a version equal to the one before it is a re-send.
-    valid_from: str | None = None
-    # Prepared Date column silver (and quarantine) is partitioned by, instead of the bronze
-    # partition; for `refine_scope="all"` datasets whose rows carry their own event date.
-    silver_date: str | None = None
-    # Date-scoped datasets whose gold follows changed dates only: refine compares the new silver
-    # of each date with the old (a read of the old partitions, skipped for everyone else).
-    track_changes: bool = False
 
     @property
     def bronze(self) -> Table:
@@ -92,8 +131,17 @@ class Dataset:
         return table(f"quarantine.{self.source}")
 
     @property
-    def silver(self) -> Table:
+    def silver_table(self) -> Table:
         return table(f"silver.{self.source}")
+
+    @property
+    def per_date(self) -> bool:
+        return isinstance(self.scope, PerDate)
+
+    @property
+    def row_id(self) -> tuple[str, ...]:
+        """Columns identifying one prepared row."""
+        return ("_file_hash", "_row_number", *((self.explode.element,) if self.explode else ()))
 
 
 def _local_date() -> pl.Expr:
@@ -187,8 +235,7 @@ DATASETS: dict[str, Dataset] = {
             event_date=usage_transforms.event_date,
             prepare=usage_transforms.prepare_usage,
             suite=usage_suite.SUITE,
-            keys=("customer_id", "interval_start"),
-            values=("interval_end", "usage_kwh"),
+            silver=LatestWins(keys=("customer_id", "interval_start"), values=("interval_end", "usage_kwh")),
         ),
         Dataset(
             source="energy_prices",
@@ -196,8 +243,7 @@ DATASETS: dict[str, Dataset] = {
             event_date=usage_transforms.event_date,
             prepare=usage_transforms.prepare_prices,
             suite=prices_suite.SUITE,
-            keys=("interval_start",),
-            values=("interval_end", "price_per_kwh"),
+            silver=LatestWins(keys=("interval_start",), values=("interval_end", "price_per_kwh")),
         ),
         Dataset(
             source="parks",
@@ -206,10 +252,8 @@ DATASETS: dict[str, Dataset] = {
             event_date=undated,
             prepare=parks_transforms.prepare_parks,
             suite=parks_suite.SUITE,
-            keys=("park_name",),
-            values=("timezone", "energy_type"),
-            refine_scope="all",
-            history=True,
+            silver=History(keys=("park_name",), values=("timezone", "energy_type")),
+            scope=Whole(),
         ),
         Dataset(
             source="park_readings",
@@ -217,14 +261,13 @@ DATASETS: dict[str, Dataset] = {
             event_date=_local_date,
             prepare=parks_transforms.prepare_park_readings,
             suite=park_readings_suite.SUITE,
-            keys=("park_name", "ts_utc"),
-            values=("ts_local", "mw", "interval_minutes", "energy_type"),
-            reference=Reference("silver.parks", _current_parks),
-            waiting="awaits_park",
-            raw_columns=parks_transforms.RAW_READING_COLUMNS,
+            silver=LatestWins(
+                keys=("park_name", "ts_utc"), values=("ts_local", "mw", "interval_minutes", "energy_type")
+            ),
             # A park-day is ~96 rows: a month of days per validation keeps a year's file quick.
-            refine_batch_dates=31,
-            track_changes=True,
+            scope=PerDate(batch_dates=31, track_changes=True),
+            reference=Reference("silver.parks", _current_parks, waiting="awaits_park"),
+            raw_columns=parks_transforms.RAW_READING_COLUMNS,
         ),
         Dataset(
             source="sites",
@@ -232,9 +275,8 @@ DATASETS: dict[str, Dataset] = {
             event_date=undated,
             prepare=_prepare_sites,
             suite=sites_suite.SUITE,
-            keys=("site_id",),
-            values=("name", "location"),
-            refine_scope="all",
+            silver=LatestWins(keys=("site_id",), values=("name", "location")),
+            scope=Whole(),
             raw_columns=SITE_RAW,
             check_records=_shape_check("sites"),
         ),
@@ -245,11 +287,8 @@ DATASETS: dict[str, Dataset] = {
             event_date=undated,
             prepare=_prepare_configurations,
             suite=site_configurations_suite.SUITE,
-            keys=("site_id",),
-            values=sites_transforms.CONFIG_VALUE_COLUMNS,
-            refine_scope="all",
-            history=True,
-            valid_from="valid_from",
+            silver=History(keys=("site_id",), values=sites_transforms.CONFIG_VALUE_COLUMNS, valid_from="valid_from"),
+            scope=Whole(),
             raw_columns=CONFIG_RAW,
             check_records=_check_configurations,
         ),
@@ -261,15 +300,12 @@ DATASETS: dict[str, Dataset] = {
             event_date=undated,
             prepare=_prepare_live,
             suite=site_live_data_suite.SUITE,
-            keys=("site_id", "dt_stamp"),
-            values=sites_transforms.LIVE_VALUE_COLUMNS,
-            reference=Reference("silver.sites", _site_ids),
-            waiting="awaits_site",
-            refine_scope="all",
+            silver=LatestWins(keys=("site_id", "dt_stamp"), values=sites_transforms.LIVE_VALUE_COLUMNS),
+            scope=Whole(silver_date="_reading_date"),
+            reference=Reference("silver.sites", _site_ids, waiting="awaits_site"),
+            explode=Explode(element="_element_index"),
             raw_columns=LIVE_RAW,
             check_records=_shape_check("site_live_data"),
-            element="_element_index",
-            silver_date="_reading_date",
         ),
     )
 }

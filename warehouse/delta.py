@@ -135,6 +135,13 @@ def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str)
     )
 
 
+def delete_where(lake: Lake, table: Table, predicate: str) -> None:
+    """Delete the rows matching a SQL predicate (nothing to do if the table does not exist)."""
+    existing = open_table(lake, table)
+    if existing is not None:
+        existing.delete(predicate)
+
+
 def upsert(lake: Lake, table: Table, frame: pl.DataFrame) -> None:
     """Merge on the table's keys: matching rows are updated, new rows inserted."""
     assert table.keys, f"{table.qualified} has no keys to merge on"

@@ -528,6 +528,29 @@ _TABLES: tuple[Table, ...] = (
         description="Where each file's rows went, per event date; rebuilt with each date.",
         keys=("source", "file_hash", "event_date"),
     ),
+    Table(
+        name="gold_queue",
+        layer="ops",
+        columns=(
+            Column("gold", pl.String(), "Gold spec (warehouse/plan.py) whose tables must be rebuilt."),
+            Column("date", pl.Date(), "Gold date to rebuild (null: an unpartitioned gold table, rebuilt whole)."),
+            Column("source", pl.String(), "Silver source whose change queued the rebuild."),
+            Column("change_id", pl.String(), "Id shared by the rows one refine of one source queued."),
+            Column(
+                "silver_version",
+                pl.Int64(),
+                "Delta version of the source's silver table when queued (null: no table yet); the row is "
+                "ready once the table is past it, i.e. once the refine that queued it has written silver.",
+            ),
+            Column("queued_at", UTC, "When refine queued the rebuild (before it wrote silver)."),
+            Column("run_id", pl.String(), "Run that queued it."),
+        ),
+        description=(
+            "Gold work not done yet: refine queues the gold dates its silver changes affect, and the "
+            "gold build removes the rows it has rebuilt (what the gold sensor and `gridlake run` read)."
+        ),
+        keys=("gold", "date", "change_id"),
+    ),
 )
 
 TABLES: dict[str, Table] = {t.qualified: t for t in _TABLES}

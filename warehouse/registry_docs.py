@@ -1,9 +1,11 @@
-"""The README's table reference, generated from the registry (a test keeps the README in sync:
-`python -m warehouse.registry_docs` prints the section to paste)."""
+"""The table reference, generated from the registry: a summary table for the README and the full
+column reference in docs/tables.md (`python -m warehouse.registry_docs` rewrites docs/tables.md
+and prints the summary; tests/test_docs.py fails when either is out of date)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import polars as pl
 
@@ -25,12 +27,26 @@ def _code(names: Iterable[str]) -> str:
     return ", ".join(f"`{n}`" for n in names)
 
 
-def tables_markdown() -> str:
+REFERENCE = Path(__file__).parents[1] / "docs" / "tables.md"
+
+
+def summary_markdown() -> str:
     out = ["| table | partition | key | description |", "|---|---|---|---|"]
     for t in TABLES.values():
         partition = _code([t.partition_by]) if t.partition_by else "—"
         out.append(f"| `{t.qualified}` | {partition} | {_code(t.keys) or '—'} | {t.description} |")
-    out += ["", "Ingest columns (bronze and quarantine carry all five; silver keeps all but `_run_id`):", ""]
+    return "\n".join(out) + "\n"
+
+
+def reference_markdown() -> str:
+    out = [
+        "# Table reference",
+        "",
+        "Generated from `warehouse/registry.py` by `python -m warehouse.registry_docs`; do not edit by hand.",
+        "",
+        summary_markdown(),
+    ]
+    out += ["Ingest columns (bronze and quarantine carry all five; silver keeps all but `_run_id`):", ""]
     out += ["| column | type | description |", "|---|---|---|"]
     out += [f"| `{c.name}` | {_dtype(c.dtype)} | {c.description} |" for c in INGEST_COLUMNS]
     out += [
@@ -62,4 +78,5 @@ def tables_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(tables_markdown())
+    REFERENCE.write_text(reference_markdown())
+    print(summary_markdown())

@@ -1,67 +1,123 @@
-"""Gold for usage and prices: cost per interval and hourly usage, rebuilt only for the dates
-that new usage or prices can change.
+"""Gold from the queue: refine queues the gold dates its changes affect, a gold build rebuilds them
+and removes exactly the queue rows it has covered.
 
-Windows: a usage or price interval is at most one day long, so it can spill into the next
-date. cost for date D (usage intervals starting on D) needs prices starting D-1..D+1; hourly
-usage for D needs cost rows starting on D-1 and D."""
+The queue (ops.gold_queue) is what makes gold follow silver on every path and for any date:
+refine appends one row per (gold spec, date) before it writes silver, so a run killed anywhere
+between refine and gold leaves the work queued, and the next `gridlake run`, library run or gold
+sensor tick does it. A row is ready once its source's silver table has moved past the version it
+was queued at (the refine that queued it has written silver): a gold build running beside that
+refine must not remove work it could not yet see. A build reads the ready rows first and removes
+only those whose dates it rebuilt; rows queued while it ran stay for the next build. Rebuilding a
+date twice is harmless (every gold write replaces whole partitions)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.cost import cost_per_interval, hourly_usage
 from warehouse import delta
 from warehouse.lake import Lake
+from warehouse.plan import GOLD, GoldSpec, fed_by
 from warehouse.registry import table
+from warehouse.stages.changes import Change
 
-USAGE = table("silver.customer_usage")
-PRICES = table("silver.energy_prices")
-COST = table("gold.cost_per_interval")
-HOURLY = table("gold.hourly_usage")
-DAY = dt.timedelta(days=1)
+QUEUE = table("ops.gold_queue")
 
 
-def _spills(lake: Lake, source: object, date: dt.date) -> bool:
-    """Whether any interval starting on `date` ends after midnight."""
-    midnight = dt.datetime.combine(date + DAY, dt.time(), dt.UTC)
-    ends = delta.read_partitions(lake, source, [date], columns=["interval_end"])  # type: ignore[arg-type]
-    return bool(ends.height and ends["interval_end"].max() > midnight)
+@dataclass(frozen=True)
+class Queued:
+    """A spec's queued work: the dates to rebuild and the change ids behind each."""
+
+    spec: GoldSpec
+    rows: pl.DataFrame
+
+    @property
+    def dates(self) -> list[dt.date | None]:
+        values = set(self.rows["date"].to_list())
+        return sorted(values, key=lambda d: (d is not None, d or dt.date.min))
+
+    def change_ids(self, dates: Iterable[dt.date | None]) -> list[str]:
+        wanted = set(dates)
+        return sorted({c for c, d in self.rows.select("change_id", "date").iter_rows() if d in wanted})
+
+    def __bool__(self) -> bool:
+        return not self.rows.is_empty()
 
 
-def affected_dates(
-    lake: Lake, usage_dates: Iterable[dt.date | None], price_dates: Iterable[dt.date | None]
-) -> tuple[list[dt.date], list[dt.date]]:
-    """(cost dates, hourly dates) to rebuild after the given silver dates changed."""
-    usage = {d for d in usage_dates if d is not None}
-    prices = {d for d in price_dates if d is not None}
-    cost = set(usage) | prices
-    cost |= {p - DAY for p in prices if _spills(lake, USAGE, p - DAY)}
-    cost |= {p + DAY for p in prices if _spills(lake, PRICES, p)}
-    hourly = cost | {c + DAY for c in cost if _spills(lake, USAGE, c)}
-    return sorted(cost), sorted(hourly)
+@dataclass
+class GoldReport:
+    spec: str
+    dates: list[dt.date | None] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    acknowledged: int = 0
 
 
-def build_cost(lake: Lake, dates: Iterable[dt.date]) -> int:
-    rows = 0
-    for date in dates:
-        usage = delta.read_partitions(lake, USAGE, [date]).lazy()
-        prices = delta.read_partitions(lake, PRICES, [date - DAY, date, date + DAY]).lazy()
-        frame = cost_per_interval(usage, prices).with_columns(date=pl.lit(date)).collect()
-        delta.replace_partitions(lake, COST, frame, [date])
-        rows += frame.height
+def queue_rows(changes: Iterable[Change], run_id: str, now: dt.datetime | None = None) -> pl.DataFrame:
+    """The queue rows for a set of changes: per change and dependent spec, the dates it affects."""
+    now = now or dt.datetime.now(dt.UTC)
+    rows = []
+    for change in changes:
+        change_id = uuid.uuid4().hex
+        version = delta.version(change.lake, table(f"silver.{change.source}"))
+        for spec in fed_by(change.source):
+            for date in spec.affected(change):
+                rows.append((spec.name, date, change.source, change_id, version, now, run_id))
+    return pl.DataFrame(rows, schema=QUEUE.schema, orient="row")
+
+
+def enqueue(lake: Lake, changes: Iterable[Change], run_id: str, now: dt.datetime | None = None) -> pl.DataFrame:
+    rows = queue_rows(changes, run_id, now)
+    if not rows.is_empty():
+        delta.append(lake, QUEUE, rows)
     return rows
 
 
-def build_hourly(lake: Lake, dates: Iterable[dt.date]) -> int:
-    rows = 0
-    for date in dates:
-        cost = delta.read_partitions(lake, COST, [date - DAY, date]).lazy()
-        frame = (
-            hourly_usage(cost).filter(pl.col("hour_start").dt.date() == date).with_columns(date=pl.lit(date)).collect()
-        )
-        delta.replace_partitions(lake, HOURLY, frame, [date])
-        rows += frame.height
-    return rows
+def _ready(lake: Lake, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose refine has written silver: their source's table is past the queued version."""
+    if rows.is_empty():
+        return rows
+    versions = {s: delta.version(lake, table(f"silver.{s}")) for s in rows["source"].unique().to_list()}
+    current = pl.col("source").replace_strict(versions, default=None, return_dtype=pl.Int64)
+    return rows.filter(
+        current.is_not_null() & (pl.col("silver_version").is_null() | (current > pl.col("silver_version")))
+    )
+
+
+def queued(lake: Lake, spec: GoldSpec) -> Queued:
+    rows = delta.scan(lake, QUEUE).filter(pl.col("gold") == spec.name).collect()
+    return Queued(spec, _ready(lake, rows))
+
+
+def queued_specs(lake: Lake) -> list[Queued]:
+    """Every spec with ready work, in plan order."""
+    rows = _ready(lake, delta.scan(lake, QUEUE).collect())
+    return [Queued(spec, part) for spec in GOLD if not (part := rows.filter(pl.col("gold") == spec.name)).is_empty()]
+
+
+def rebuild(lake: Lake, spec: GoldSpec, dates: Iterable[dt.date | None] | None = None) -> GoldReport:
+    """Rebuild `dates` of a spec (default: every queued date) and acknowledge the queue rows
+    that were there before the build started and whose dates it covered."""
+    work = queued(lake, spec)
+    chosen = work.dates if dates is None else sorted(set(dates), key=lambda d: (d is not None, d or dt.date.min))
+    report = GoldReport(spec.name, dates=list(chosen))
+    if not chosen:
+        return report
+    build_dates = chosen if spec.partitioned else [None]
+    report.rows = spec.build(lake, [d for d in build_dates if d is not None] if spec.partitioned else build_dates)
+    report.acknowledged = acknowledge(lake, spec, work, chosen)
+    return report
+
+
+def acknowledge(lake: Lake, spec: GoldSpec, work: Queued, dates: Iterable[dt.date | None]) -> int:
+    dates = list(dates)
+    ids = work.change_ids(dates)
+    if not ids:
+        return 0
+    quoted = ", ".join(f"'{i}'" for i in ids)
+    predicate = f"gold = '{spec.name}' AND change_id IN ({quoted}) AND ({delta.partition_predicate('date', dates)})"
+    delta.delete_where(lake, QUEUE, predicate)
+    return len(ids)

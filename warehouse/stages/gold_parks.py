@@ -16,6 +16,7 @@ from transforms.parks import PARK_SOURCE_COLUMNS, energy_type_daily_stats, park_
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table
+from warehouse.stages.changes import Change
 
 PARKS = table("silver.parks")
 READINGS = table("silver.park_readings")
@@ -29,9 +30,23 @@ def current_register(lake: Lake) -> pl.LazyFrame:
     return delta.scan(lake, PARKS).filter(pl.col("is_current")).select(PARK_SOURCE_COLUMNS)
 
 
-def affected_dates(reading_dates: Iterable[dt.date | None]) -> list[dt.date]:
-    """Gold dates to rebuild after the given silver reading dates changed: the same dates."""
-    return sorted({d for d in reading_dates if d is not None})
+def affected(change: Change) -> set[dt.date]:
+    """Gold dates to rebuild: changed reading dates (a park-local day is its own silver
+    partition); after a register change, every date with readings, because gold takes each
+    park's energy type and timezone (the length of its day) from the current register."""
+    if change.source == READINGS.name:
+        return change.dated
+    if change.source == PARKS.name and change.dates:
+        dates = delta.scan(change.lake, READINGS).select("event_date").unique().collect()["event_date"]
+        return {d for d in dates.to_list() if d is not None}
+    return set()
+
+
+def build(lake: Lake, dates: list[dt.date]) -> dict[str, int]:
+    return {
+        PARK_DAILY.qualified: build_park_daily(lake, dates),
+        TYPE_DAILY.qualified: build_energy_type_daily(lake, dates),
+    }
 
 
 def _chunks(dates: Iterable[dt.date]) -> list[list[dt.date]]:

@@ -17,8 +17,8 @@ from transforms.sites import site_daily_stats, site_latest
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table
+from warehouse.stages.changes import Change
 
-SOURCES = ("sites", "site_configurations", "site_live_data")
 SITES = table("silver.sites")
 CONFIGURATIONS = table("silver.site_configurations")
 LIVE = table("silver.site_live_data")
@@ -28,15 +28,27 @@ DAILY = table("gold.site_daily_stats")
 CHUNK_DATES = 92
 
 
-def affected_dates(
-    lake: Lake, live_dates: Iterable[dt.date | None], configurations_changed: bool = False
-) -> list[dt.date]:
-    """Gold dates to rebuild: the live dates that changed, or every date with readings when the
-    configuration history changed."""
-    dates = {d for d in live_dates if d is not None}
-    if configurations_changed:
-        dates |= set(live_date_list(lake))
-    return sorted(dates)
+def affected_daily(change: Change) -> set[dt.date]:
+    """Daily dates to rebuild: the live dates that changed; every date with readings when the
+    configuration history changed (a version's end may move to any later day)."""
+    if change.source == LIVE.name:
+        return change.dated
+    if change.source == CONFIGURATIONS.name and change.dates:
+        return set(live_date_list(change.lake))
+    return set()
+
+
+def affected_latest(change: Change) -> set[None]:
+    """site_latest reads all three silver tables and is rebuilt whole after any change."""
+    return {None} if change.dates else set()
+
+
+def build_daily_dates(lake: Lake, dates: list[dt.date]) -> dict[str, int]:
+    return {DAILY.qualified: build_daily(lake, dates)}
+
+
+def build_latest_table(lake: Lake, dates: list[None]) -> dict[str, int]:
+    return {LATEST.qualified: build_latest(lake)}
 
 
 def live_date_list(lake: Lake) -> list[dt.date]:

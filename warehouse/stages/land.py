@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import polars as pl
 from deltalake import DeltaTable
@@ -30,20 +30,43 @@ class LandingFile:
     modified: float
 
 
+@dataclass(frozen=True)
+class LoggedFile:
+    """One file's row in ops.ingest_log as landing writes it (refine fills in the counts)."""
+
+    source: str
+    path: str
+    file_hash: str
+    size_bytes: int
+    modified_at: dt.datetime
+    run_id: str
+    landed_at: dt.datetime
+    status: str = "landed"
+    error: str | None = None
+    rows_read: int = 0
+    event_dates: list[dt.date | None] | None = None
+    # Set at landing only for a file with no records, which has nothing to refine.
+    rows_valid: int | None = None
+    rows_quarantined: int | None = None
+    rows_duplicate: int | None = None
+    rows_superseded: int | None = None
+    rows_waiting: int | None = None
+
+
 @dataclass
 class LandReport:
     source: str
-    landed: list[dict] = field(default_factory=list)
-    failed: list[dict] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
+    landed: list[LoggedFile] = field(default_factory=list)
+    failed: list[LoggedFile] = field(default_factory=list)
+    duplicates: list[LoggedFile] = field(default_factory=list)
 
     @property
     def event_dates(self) -> set[dt.date | None]:
-        return {d for row in self.landed for d in (row["event_dates"] or [])}
+        return {d for row in self.landed for d in (row.event_dates or [])}
 
     @property
     def rows(self) -> int:
-        return sum(row["rows_read"] for row in self.landed)
+        return sum(row.rows_read for row in self.landed)
 
 
 def list_landing(lake: Lake, source: str) -> list[LandingFile]:
@@ -96,47 +119,38 @@ def land(
     report = LandReport(ds.source)
     log = ingest_log(lake, ds.source)
     known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
-    rows: list[dict] = []
+    rows: list[LoggedFile] = []
     batch = _BronzeBatch(lake, ds)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
     for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
         digest = file_hash(lake, f.path)
-        now = clock.tick()
-        base = {
-            "source": ds.source,
-            "path": f.path,
-            "file_hash": digest,
-            "size_bytes": f.size,
-            "modified_at": _mtime(f.modified),
-            "run_id": run_id,
-            "landed_at": now,
-        }
+        base = LoggedFile(
+            source=ds.source,
+            path=f.path,
+            file_hash=digest,
+            size_bytes=f.size,
+            modified_at=_mtime(f.modified),
+            run_id=run_id,
+            landed_at=clock.tick(),
+        )
         if digest in known:
-            row = {**base, "status": "duplicate", "error": f"same content as {known[digest]}", "rows_read": 0}
+            row = replace(base, status="duplicate", error=f"same content as {known[digest]}")
             report.duplicates.append(row)
         else:
-            row = _land_file(lake, ds, f, digest, run_id, now, base, batch)
-            (report.failed if row["status"] == "failed" else report.landed).append(row)
+            row = _land_file(lake, ds, f, base, batch)
+            (report.failed if row.status == "failed" else report.landed).append(row)
             known.setdefault(digest, f.path)
         rows.append(row)
     batch.flush()
     if rows:
-        delta.upsert(lake, INGEST_LOG, pl.DataFrame(rows, schema_overrides=INGEST_LOG.schema, strict=False))
+        frame = pl.DataFrame([asdict(r) for r in rows], schema_overrides=INGEST_LOG.schema, strict=False)
+        delta.upsert(lake, INGEST_LOG, frame)
     return report
 
 
-def _land_file(
-    lake: Lake,
-    ds: Dataset,
-    f: LandingFile,
-    digest: str,
-    run_id: str,
-    now: dt.datetime,
-    base: dict,
-    batch: _BronzeBatch,
-) -> dict:
-    app_id = f"{ds.source}:{digest}"
+def _land_file(lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch: _BronzeBatch) -> LoggedFile:
+    app_id = f"{ds.source}:{base.file_hash}"
     done = batch.done(app_id)
     rows_read = 0
     dates: set[dt.date | None] = set()
@@ -151,9 +165,9 @@ def _land_file(
                     _require_fields(frame, ds, f.path)
                 frame = frame.with_columns(
                     _source_file=pl.lit(f.path),
-                    _file_hash=pl.lit(digest),
-                    _ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
-                    _run_id=pl.lit(run_id),
+                    _file_hash=pl.lit(base.file_hash),
+                    _ingested_at=pl.lit(base.landed_at, dtype=pl.Datetime("us", "UTC")),
+                    _run_id=pl.lit(base.run_id),
                     _event_date=_in_range(ds.event_date()),
                 )
                 rows_read += frame.height
@@ -162,18 +176,15 @@ def _land_file(
                     batch.add(frame, app_id, chunk_no)
     except FileRejected as err:
         if batch.discard(app_id) or done:
-            _roll_back(lake, ds, digest)
-        return {**base, "status": "failed", "error": str(err), "rows_read": 0}
-    return {
-        **base,
+            _roll_back(lake, ds, base.file_hash)
+        return replace(base, status="failed", error=str(err))
+    # Null (unparseable) first, so the list sorts; it still marks the null partition.
+    event_dates = ([None] if None in dates else []) + sorted(d for d in dates if d is not None)
+    if not rows_read:
         # A file with no records (a header-only CSV, "[]") has nothing to validate.
-        "status": "landed" if rows_read else "refined",
-        **({} if rows_read else dict.fromkeys(REFINED_COUNTS, 0)),
-        "error": None,
-        "rows_read": rows_read,
-        # Null (unparseable) first, so the list sorts; it still marks the null partition.
-        "event_dates": ([None] if None in dates else []) + sorted(d for d in dates if d is not None),
-    }
+        nothing = dict.fromkeys(REFINED_COUNTS, 0)
+        return replace(base, status="refined", event_dates=event_dates, **nothing)
+    return replace(base, rows_read=rows_read, event_dates=event_dates)
 
 
 class _BronzeBatch:

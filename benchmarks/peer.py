@@ -23,8 +23,9 @@ import pandas as pd
 from deltalake import DeltaTable, write_deltalake
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from benchmarks.measure import Meter
+from benchmarks.workload import SOURCES, Landing
 from expectations.spec import QUARANTINED_COLUMN, Suite, uses_quarantine_column
-from orchestration.bench import SOURCES, Landing, Meter
 from warehouse.datasets import dataset
 
 # Per source: the raw value field and its typed name, the dedupe keys and values.
@@ -77,8 +78,8 @@ def typed(bronze: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _keys(source: str) -> tuple[list[str], list[str]]:
-    ds = dataset(source)
-    return list(ds.keys), list(ds.values)
+    silver = dataset(source).silver
+    return list(silver.keys), list(silver.values)
 
 
 class Validator:
@@ -92,7 +93,7 @@ class Validator:
 
     def _suite(self, suite: Suite, late: bool) -> gx.ExpectationSuite:
         expectations = [
-            rule.expectation.copy(deep=True, update={"id": None, "meta": {"rule": rule.name}})
+            getattr(gx.expectations, rule.expectation.kind)(**rule.expectation.kwargs, meta={"rule": rule.name})
             for rule in suite.rules
             if uses_quarantine_column(rule.expectation) == late
         ]
@@ -131,7 +132,7 @@ def refine(root: Path, source: str, validator: Validator) -> int:
     silver = (
         df[~failed].sort_values(["_ingested_at", "_row_number"]).drop_duplicates(keys, keep="last", ignore_index=True)
     )
-    columns = [c for c in ds.silver.column_names if c in silver.columns]
+    columns = [c for c in ds.silver_table.column_names if c in silver.columns]
     write_deltalake(str(root / "silver" / source), silver[columns], mode="overwrite", partition_by=["event_date"])
     return len(df)
 

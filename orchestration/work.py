@@ -1,0 +1,121 @@
+"""The runs the plan calls for right now, as one list both entry points follow: the sensors turn
+each item into a RunRequest for the daemon, `gridlake run` materializes it in-process.
+
+Refine: one item per pending source (per contiguous key range of its calendar for sources refined
+per date). Gold: one item per gold spec with ready queued dates (per key range). A gold item also
+refreshes the DuckDB catalog, so a new table is queryable as soon as its first run ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from assets.catalog import duckdb_catalog
+from assets.gold import GOLD_ASSETS
+from assets.ingest import REFINE_ASSETS
+from assets.partitions import new_keys, range_tags, runs_for
+from warehouse.datasets import DATASETS, Dataset
+from warehouse.lake import Lake
+from warehouse.plan import GOLD, GoldSpec, calendar_of
+from warehouse.stages import gold, land, refine
+
+REFINE_BY_SOURCE = dict(zip(DATASETS, REFINE_ASSETS, strict=True))
+GOLD_BY_SPEC = {spec.name: a for spec, a in zip(GOLD, GOLD_ASSETS, strict=True)}
+# Existing keys of a calendar (the Dagster instance holds them).
+Keys = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Work:
+    label: str
+    assets: tuple[dg.AssetsDefinition, ...]
+    # Partition keys the run covers, contiguous in the calendar's order; empty: unpartitioned.
+    keys: tuple[str, ...]
+    calendar: str | None
+    # Identifies the work: the same pending content gives the same key (Dagster never reruns a key).
+    fingerprint: str
+    tags: dict[str, str] = field(default_factory=dict)
+    run_config: dict = field(default_factory=dict)
+
+    @property
+    def selection(self) -> list[dg.AssetKey]:
+        return [k for a in self.assets for k in a.keys]
+
+    @property
+    def run_tags(self) -> dict[str, str]:
+        return {**self.tags, **(range_tags(self.keys) if self.keys else {})}
+
+    def run_request(self) -> dg.RunRequest:
+        return dg.RunRequest(
+            run_key=self.fingerprint, asset_selection=self.selection, tags=self.run_tags, run_config=self.run_config
+        )
+
+
+def _hour() -> str:
+    # Part of every key: work whose run failed is requested again once an hour.
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def refine_work(
+    lake: Lake, ds: Dataset, keys: Keys, rebuild: Sequence[dt.date] = ()
+) -> tuple[list[Work], dict[str, list[str]]]:
+    """The refine runs a source needs (its pending dates, plus `rebuild`: dates re-validated
+    with their gold queued whatever changed), and the calendar keys to add first."""
+    dates = refine.pending_dates(lake, ds.source) | set(rebuild)
+    if not dates:
+        return [], {}
+    landed = land.ingest_log(lake, ds.source).filter(status="landed")["file_hash"].sort().to_list()
+    fingerprint = _digest(*landed, *sorted(map(str, dates)), _hour())
+    asset = REFINE_BY_SOURCE[ds.source]
+    tags = {"gridlake/source": ds.source, "gridlake/stage": "refine"}
+    config = {"ops": {asset.op.name: {"config": {"rebuild_gold": True}}}} if rebuild else {}
+    cal = calendar_of(ds)
+    if cal is None:
+        label, key = f"refine {ds.source}", f"refine:{ds.source}:{fingerprint}"
+        return [Work(label, (asset,), (), None, key, tags, config)], {}
+    existing = list(keys(cal))
+    dated = {d for d in dates if d is not None}
+    if not dated:
+        # Only rows without a usable event date: they are refined with any run of the source,
+        # so run the calendar's last key (or today's, on a calendar with none yet).
+        dated = {dt.date.fromisoformat(existing[-1])} if existing else {dt.datetime.now(dt.UTC).date()}
+    work = [
+        Work(
+            f"refine {ds.source} {run[0]}..{run[-1]}",
+            (asset,),
+            tuple(run),
+            cal,
+            f"refine:{ds.source}:{run[0]}:{run[-1]}:{fingerprint}",
+            tags,
+            config,
+        )
+        for run in runs_for(existing, dated)
+    ]
+    return work, {cal: new_keys(existing, dated)}
+
+
+def gold_work(queued: gold.Queued, keys: Keys) -> tuple[list[Work], dict[str, list[str]]]:
+    """The gold runs a spec's ready queue rows call for, and the calendar keys to add first."""
+    spec: GoldSpec = queued.spec
+    assets = (GOLD_BY_SPEC[spec.name], duckdb_catalog)
+    tags = {"gridlake/gold": spec.name, "gridlake/stage": "gold"}
+    if spec.calendar is None:
+        fingerprint = _digest(*queued.change_ids(queued.dates), _hour())
+        return [Work(f"gold {spec.name}", assets, (), None, f"gold:{spec.name}:{fingerprint}", tags)], {}
+    existing = list(keys(spec.calendar))
+    work = []
+    for run in runs_for(existing, queued.dates):
+        fingerprint = _digest(*queued.change_ids(dt.date.fromisoformat(k) for k in run), _hour())
+        label = f"gold {spec.name} {run[0]}..{run[-1]}"
+        work.append(
+            Work(label, assets, tuple(run), spec.calendar, f"gold:{spec.name}:{run[0]}:{run[-1]}:{fingerprint}", tags)
+        )
+    return work, {spec.calendar: new_keys(existing, queued.dates)}
