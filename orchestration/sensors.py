@@ -71,7 +71,9 @@ def _merge(into: dict[str, list[str]], keys: dict[str, list[str]]) -> None:
 @dg.sensor(
     name="refine_landed",
     description="Files landed but not yet validated (and rows whose reference data arrived) start refine runs.",
-    target=dg.AssetSelection.groups("silver", "quarantine"),
+    # `asset_selection`, not `target`: the selection spans several partitions definitions, and
+    # Dagster then runs each request on the base asset job of the assets it selects.
+    asset_selection=dg.AssetSelection.groups("silver", "quarantine"),
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -88,7 +90,7 @@ def refine_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[La
 @dg.sensor(
     name="gold_queue",
     description="Gold dates queued by refine (ops.gold_queue) start gold runs for exactly those dates.",
-    target=dg.AssetSelection.groups("gold", "publish"),
+    asset_selection=dg.AssetSelection.groups("gold", "publish"),
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,20 +60,29 @@ def s3_secret_sql(lake: Lake) -> str:
 def publish(lake: Lake) -> list[str]:
     """Create the views of every existing table; returns the qualified names published.
     Views read the latest Delta version when queried, so the database is only rewritten when
-    the set of tables or their registry descriptions changed (a fingerprint is kept in it)."""
+    the set of tables or their registry descriptions changed (a fingerprint is kept in it).
+
+    The new database is built beside the old one and moved over it in one rename: a reader
+    (`gridlake sql`) keeps the file it opened, and never meets a writer's lock."""
     existing = [t for t in TABLES.values() if _has_table(lake, t)]
     fingerprint = _fingerprint(lake, existing)
     if lake.duckdb_path.exists():
         with duckdb.connect(str(lake.duckdb_path), read_only=True) as con:
             if _stored_fingerprint(con) == fingerprint:
                 return [t.qualified for t in existing]
-    with duckdb.connect(str(lake.duckdb_path)) as con:
-        prepare_connection(con, lake)
-        for layer in LAYERS:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-        for t in existing:
-            _create_view(con, lake, t)
-        con.execute("CREATE OR REPLACE TABLE main.gridlake_catalog AS SELECT ? AS fingerprint", [fingerprint])
+    building = lake.duckdb_path.with_name(f".{lake.duckdb_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    try:
+        with duckdb.connect(str(building)) as con:
+            prepare_connection(con, lake)
+            for layer in LAYERS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+            for t in existing:
+                _create_view(con, lake, t)
+            con.execute("CREATE OR REPLACE TABLE main.gridlake_catalog AS SELECT ? AS fingerprint", [fingerprint])
+        os.replace(building, lake.duckdb_path)
+    finally:
+        building.unlink(missing_ok=True)
+        building.with_name(building.name + ".wal").unlink(missing_ok=True)
     return [t.qualified for t in existing]
 
 

@@ -1,0 +1,116 @@
+"""The operated path as a process: the Dagster webserver and daemon (`dagster dev`), or the daemon
+alone (`dagster-daemon run`), for one lake and one instance home, on loopback.
+
+`make ui` runs it in the foreground (`gridlake ui`); the daemon tests and the latency benchmark
+start it in the background with a fresh home and lake, wait until the daemon's heartbeats are in
+the instance, and stop it when done."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from orchestration.instance import instance_config
+
+CODE_LOCATION = "orchestration.definitions"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def command(webserver: bool, port: int | None = None, host: str = "127.0.0.1") -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    if webserver:
+        return [str(bin_dir / "dagster"), "dev", "-m", CODE_LOCATION, "-h", host, "-p", str(port or 3000)]
+    return [str(bin_dir / "dagster-daemon"), "run", "-m", CODE_LOCATION]
+
+
+@dataclass
+class Service:
+    """A background `dagster dev` (webserver=True) or `dagster-daemon run` for one lake."""
+
+    home: Path
+    lake_root: str
+    webserver: bool = False
+    log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120.0) -> Service:
+        self.home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(instance_config(), self.home / "dagster.yaml")
+        if self.webserver and not self.port:
+            self.port = free_port()
+        env = {**os.environ, "DAGSTER_HOME": str(self.home), "GRIDLAKE_ROOT": self.lake_root, **self.env}
+        log = (self.log_path or self.home / "service.log").open("ab")
+        self.process = subprocess.Popen(
+            command(self.webserver, self.port),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group: stopping it stops the code server and runs it started.
+            start_new_session=True,
+        )
+        self.wait(self._daemon_running, timeout, "the daemon to report its heartbeats")
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _daemon_running(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the Dagster service exited with {self.process.returncode}: {self.log_tail()}")
+        from dagster import DagsterInstance
+
+        with DagsterInstance.from_config(str(self.home)) as inst:
+            beats = inst.get_daemon_heartbeats()
+            return {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= set(beats)
+
+    def wait(self, check: Callable[[], T], timeout: float, what: str, every: float = 0.5) -> T:
+        """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:.0f} s for {what}; service log: {self.log_tail()}")
+            time.sleep(every)
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.log_path or self.home / "service.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
