@@ -1,9 +1,14 @@
 """One multi-asset per gold spec of the plan (warehouse/plan.py): its tables, built together for
 the same dates, partitioned by the spec's calendar (unpartitioned specs are rebuilt whole). A run
 rebuilds the dates it covers and removes the queue rows those dates answer; the gold sensor and
-`gridlake run` decide which dates to run from the queue, a backfill picks them by hand."""
+`gridlake run` decide which dates to run from the queue, a backfill picks them by hand.
+
+A refine run carries the gold of its own calendar (orchestration/work.py): there the gold asset
+runs with `queued_only`, rebuilding only the run's dates that refine queued, and is skipped when
+none were (a blocking check also skips it). Queued dates outside the run are left to the sensor."""
 
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -11,10 +16,15 @@ import dagster as dg
 from assets.keys import asset_key
 from assets.metadata import table_metadata
 from assets.partitions import calendar, partition_dates
-from warehouse import delta
+from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, silver_tables_of
 from warehouse.stages import gold
+
+
+class GoldConfig(dg.Config):
+    # Rebuild only the run's dates with ready queue rows (in a refine run), not all of them.
+    queued_only: bool = False
 
 
 def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
@@ -29,6 +39,7 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
             deps=[*silver, *(asset_key(p.qualified) for p in spec.tables[:i])],
             partitions_def=partitions,
             kinds={"delta", "polars"},
+            skippable=True,
         )
         for i, t in enumerate(spec.tables)
     ]
@@ -41,9 +52,19 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         can_subset=False,
     )
-    def _gold(context: dg.AssetExecutionContext, lake: dg.ResourceParam[Lake]) -> Iterator[dg.MaterializeResult]:
-        dates = partition_dates(context) if spec.partitioned else [None]
+    def _gold(
+        context: dg.AssetExecutionContext, config: GoldConfig, lake: dg.ResourceParam[Lake]
+    ) -> Iterator[dg.MaterializeResult]:
+        dates: list[dt.date | None] = list(partition_dates(context)) if spec.partitioned else [None]
+        if config.queued_only:
+            ready = set(gold.queued(lake, spec).dates)
+            dates = [d for d in dates if d in ready]
+            if not dates:
+                context.log.info(f"gold {spec.name}: nothing queued for this run's dates")
+                return
         report = gold.rebuild(lake, spec, dates)
+        # A gold table built for the first time is queryable when the run ends.
+        catalog.publish(lake)
         for t in spec.tables:
             sample = delta.sample(lake, t, dates[0] if spec.partitioned and dates else None)
             yield dg.MaterializeResult(

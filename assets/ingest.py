@@ -13,7 +13,7 @@ import polars as pl
 from assets.keys import asset_key
 from assets.metadata import table_metadata
 from assets.partitions import calendar, partition_dates
-from warehouse import delta
+from warehouse import catalog, delta
 from warehouse.data_docs import publish_data_docs
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
@@ -114,6 +114,8 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
         if None in refine.pending_dates(lake, ds.source) or not ds.per_date:
             dates.append(None)
         report = refine.refine(lake, ds, dates, run_id=context.run.run_id, rebuild_gold=config.rebuild_gold)
+        # A table created by this run is queryable when the run ends (a no-op when none was).
+        catalog.publish(lake)
         yield from _refine_results(context, lake, ds, report, dates)
 
     return _refine

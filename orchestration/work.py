@@ -2,8 +2,12 @@
 each item into a RunRequest for the daemon, `gridlake run` materializes it in-process.
 
 Refine: one item per pending source (per contiguous key range of its calendar for sources refined
-per date). Gold: one item per gold spec with ready queued dates (per key range). A gold item also
-refreshes the DuckDB catalog, so a new table is queryable as soon as its first run ends."""
+per date). A refine run carries the gold specs the source feeds on the same calendar (and the
+unpartitioned ones), which rebuild the run's dates refine queued: one run, not two, from landed
+to gold. Gold: one item per gold spec with ready queued dates (per key range), for what a refine
+run could not carry (dates outside its range, other calendars, gold skipped by a blocking check).
+Refine and gold assets refresh the DuckDB catalog themselves, so a table is queryable when the
+run that created it ends (a separate publish step could run before them, or be skipped with them)."""
 
 from __future__ import annotations
 
@@ -14,13 +18,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets.catalog import duckdb_catalog
 from assets.gold import GOLD_ASSETS
 from assets.ingest import REFINE_ASSETS
 from assets.partitions import new_keys, range_tags, runs_for
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
-from warehouse.plan import GOLD, GoldSpec, calendar_of
+from warehouse.plan import GOLD, GoldSpec, calendar_of, fed_by
 from warehouse.stages import gold, land, refine
 
 REFINE_BY_SOURCE = dict(zip(DATASETS, REFINE_ASSETS, strict=True))
@@ -75,12 +78,17 @@ def refine_work(
     landed = land.ingest_log(lake, ds.source).filter(status="landed")["file_hash"].sort().to_list()
     fingerprint = _digest(*landed, *sorted(map(str, dates)), _hour())
     asset = REFINE_BY_SOURCE[ds.source]
-    tags = {"gridlake/source": ds.source, "gridlake/stage": "refine"}
-    config = {"ops": {asset.op.name: {"config": {"rebuild_gold": True}}}} if rebuild else {}
     cal = calendar_of(ds)
+    carried = [GOLD_BY_SPEC[s.name] for s in fed_by(ds.source) if s.calendar in (cal, None)]
+    assets = (asset, *carried)
+    tags = {"gridlake/source": ds.source, "gridlake/stage": "refine"}
+    ops: dict = {g.op.name: {"config": {"queued_only": True}} for g in carried}
+    if rebuild:
+        ops[asset.op.name] = {"config": {"rebuild_gold": True}}
+    config = {"ops": ops} if ops else {}
     if cal is None:
         label, key = f"refine {ds.source}", f"refine:{ds.source}:{fingerprint}"
-        return [Work(label, (asset,), (), None, key, tags, config)], {}
+        return [Work(label, assets, (), None, key, tags, config)], {}
     existing = list(keys(cal))
     dated = {d for d in dates if d is not None}
     if not dated:
@@ -90,7 +98,7 @@ def refine_work(
     work = [
         Work(
             f"refine {ds.source} {run[0]}..{run[-1]}",
-            (asset,),
+            assets,
             tuple(run),
             cal,
             f"refine:{ds.source}:{run[0]}:{run[-1]}:{fingerprint}",
@@ -105,7 +113,7 @@ def refine_work(
 def gold_work(queued: gold.Queued, keys: Keys) -> tuple[list[Work], dict[str, list[str]]]:
     """The gold runs a spec's ready queue rows call for, and the calendar keys to add first."""
     spec: GoldSpec = queued.spec
-    assets = (GOLD_BY_SPEC[spec.name], duckdb_catalog)
+    assets = (GOLD_BY_SPEC[spec.name],)
     tags = {"gridlake/gold": spec.name, "gridlake/stage": "gold"}
     if spec.calendar is None:
         fingerprint = _digest(*queued.change_ids(queued.dates), _hour())

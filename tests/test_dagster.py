@@ -31,7 +31,7 @@ def test_definitions_cover_every_registry_table_with_checks() -> None:
 
 
 def _drop_sensor() -> dg.SensorDefinition:
-    return next(s for s in SENSORS if s.name == "customer_usage_drops")
+    return next(s for s in SENSORS if s.name == "landing_drops")
 
 
 def test_drop_sensor_keys_runs_by_content_and_keeps_a_cursor(lake: Lake, drop: Drop, dagster_home: Path) -> None:
