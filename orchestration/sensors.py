@@ -6,7 +6,6 @@ runs, as it does for `gridlake run`).
 Each hop waits at most one sensor interval: SENSOR_INTERVAL_SECONDS, the daemon's own loop time
 (it evaluates sensors every 5 s at most)."""
 
-
 import hashlib
 import json
 from collections.abc import Iterable
@@ -50,7 +49,10 @@ def drop_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake
         run_key=f"land:{key}",
         asset_selection=[asset_key(t.qualified) for t in bronze.values()],
         run_config={
-            "ops": {t.qualified.replace(".", "__"): {"config": {"paths": [f.path for f in new[src]]}} for src, t in bronze.items()}
+            "ops": {
+                t.qualified.replace(".", "__"): {"config": {"paths": [f.path for f in new[src]]}}
+                for src, t in bronze.items()
+            }
         },
         tags={"gridlake/sources": ",".join(sorted(new)), "gridlake/stage": "land"},
     )

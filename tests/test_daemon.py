@@ -87,7 +87,12 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
     # Phase 1: prices for 00:00 and 00:05 only; usage for 00:00-00:10; a usage file of six rows
     # with one bad timestamp; park readings and site live data before their park and site.
     drop(lake, "energy_prices", "prices.csv", prices_csv([(0, 0.5), (5, 0.25)]))
-    drop(lake, "customer_usage", "c1.csv", usage_csv([(1, ts(m, DAY), ts(m + 5, DAY), u) for m, u in [(0, 2), (5, 4), (10, 3)]]))
+    drop(
+        lake,
+        "customer_usage",
+        "c1.csv",
+        usage_csv([(1, ts(m, DAY), ts(m + 5, DAY), u) for m, u in [(0, 2), (5, 4), (10, 3)]]),
+    )
     six = [(2, ts(60 + 5 * i, DAY), ts(65 + 5 * i, DAY), float(i + 1)) for i in range(5)]
     drop(lake, "customer_usage", "one-bad-row.csv", usage_csv([*six, (2, "not-a-time", ts(90, DAY), 9.0)]))
     drop(lake, "park_readings", "Netterden.csv", b"datetime,MW\n2020-06-10 00:00:00,1.5\n2020-06-10 00:15:00,2.5\n")
@@ -127,16 +132,30 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
     until(
         service,
         "park stats",
-        lambda: rows(lake, "select energy_type, readings, energy_mwh from gold.park_daily_stats where park_name = 'Netterden'")
-        == [("Wind", 2, 1.0)],
+        lambda: (
+            rows(
+                lake,
+                "select energy_type, readings, energy_mwh from gold.park_daily_stats where park_name = 'Netterden'",
+            )
+            == [("Wind", 2, 1.0)]
+        ),
     )
     until(
         service,
         "site stats",
-        lambda: rows(lake, "select readings, soc_avg, load_kwh, pv_notifications from gold.site_daily_stats where site_id = '7'")
-        == [(2, 22.5, 7.0, 1)],
+        lambda: (
+            rows(
+                lake,
+                "select readings, soc_avg, load_kwh, pv_notifications from gold.site_daily_stats where site_id = '7'",
+            )
+            == [(2, 22.5, 7.0, 1)]
+        ),
     )
-    until(service, "site latest", lambda: rows(lake, "select name, soc from gold.site_latest where site_id = '7'") == [("Cedar Ridge", 25.0)])
+    until(
+        service,
+        "site latest",
+        lambda: rows(lake, "select name, soc from gold.site_latest where site_id = '7'") == [("Cedar Ridge", 25.0)],
+    )
     until(service, "the mostly-bad file to be refined", lambda: _status(lake, "mostly-bad.csv") == "refined")
     until(service, "the daemon to go idle", lambda: idle(service))
     # The mostly-bad day stays out of gold; silver and quarantine have it.
