@@ -33,7 +33,7 @@ test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/pytest -q
 
 ui: env $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(VENV)/bin/gridlake ui
 
 # `make bench ARGS="--stages latency"` passes options through (python -m benchmarks --help).
 bench: env $(DAGSTER_HOME)/dagster.yaml

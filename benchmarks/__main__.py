@@ -25,7 +25,7 @@ from benchmarks.workload import QUICK_CUSTOMERS, QUICK_HISTORY_DAYS
     default=",".join(SECTIONS),
     show_default=True,
     help="Comma list of parts to run: pipeline (library path, CSV and NDJSON), dagster, floor, peer, "
-    "incremental, scaling (1x, 2x, 4x).",
+    "incremental, scaling (1x, 2x, 4x), latency (drop → gold under the Dagster daemon).",
 )
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1), help="Rounds per variant (medians).")
 @click.option(

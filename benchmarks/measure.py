@@ -90,7 +90,6 @@ class Meter:
         }
 
 
-
 def _in_child(fn: Callable[..., dict], log_path: str, args: tuple) -> dict:
     # Library and Dagster logging would drown the report; keep it in a file per run.
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -110,7 +109,6 @@ def run_isolated(fn: Callable[..., dict], *args: Any, log_path: str, isolate: bo
     except Exception as err:
         detail = (str(err).strip().splitlines() or [""])[0]
         return {"error": f"{type(err).__name__}: {detail[:300]}", "log": log_path}
-
 
 
 def loadavg() -> str:

@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks.latency import render as latency_lines
 from benchmarks.measure import machine
 from benchmarks.suite import SCALES, Results, Variant, history_per
 from benchmarks.workload import DAY, NEW_DAY, S_CUSTOMERS
@@ -76,7 +77,8 @@ def render(results: Results) -> str:
         "over the rounds with (min–max); every variant ran in its own process, alternating within "
         "each round. CPU s is user + system time of all threads; rows per CPU s is the rate one "
         "core would sustain. Peak RSS is the process's VmHWM, reset at the start of each stage, "
-        "and includes the interpreter and imported libraries.",
+        "and includes the interpreter and imported libraries. Drop-to-gold latency under the Dagster "
+        "daemon is measured by `--stages latency` (docs/latency.md).",
         "",
         "## Machine",
         "",
@@ -98,6 +100,7 @@ def render(results: Results) -> str:
         *_scaling(results),
         *_incremental_section(results),
         *_targets(results),
+        *(latency_lines(results.latency) if results.latency else []),
     ]
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
@@ -105,6 +108,8 @@ def render(results: Results) -> str:
 
 
 def _workload(results: Results) -> list[str]:
+    if not results.landings:
+        return []
     opts = results.options
     rows = [
         [
@@ -389,5 +394,3 @@ def paired_increments(results: Results, long: int) -> list[float]:
 
 def _is_s(results: Results) -> bool:
     return not results.options.quick and results.options.customers == S_CUSTOMERS
-
-

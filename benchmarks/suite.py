@@ -16,11 +16,13 @@ from pathlib import Path
 
 import click
 
+from benchmarks import latency
+from benchmarks.latency import Latency
 from benchmarks.measure import loadavg, memory_available, run_isolated
 from benchmarks.variants import build_history, run_dagster, run_floor, run_increment, run_library, run_peer
 from benchmarks.workload import DAY, NEW_DAY, QUICK_CUSTOMERS, S_CUSTOMERS, Landing, write_landing
 
-SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling")
+SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency")
 SCALES = (1, 2, 4)
 
 
@@ -67,6 +69,7 @@ class Results:
     started: float = field(default_factory=time.time)
     finished: float = 0.0
     load: list[str] = field(default_factory=list)
+    latency: Latency | None = None
 
     def ok(self, key: str) -> list[dict]:
         return [r for r in self.runs.get(key, []) if "error" not in r]
@@ -126,6 +129,9 @@ def run_benchmark(opts: Options) -> Results:
                 _run_variant(results, v, round_no, work)
         if "incremental" in opts.sections:
             _incremental(results, work)
+        if "latency" in opts.sections:
+            _echo("latency: one day of history, then five drops under the Dagster daemon")
+            results.latency = latency.measure(work, QUICK_CUSTOMERS if opts.quick else latency.CUSTOMERS)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         results.load.append(loadavg())
@@ -159,9 +165,7 @@ def _run_variant(results: Results, v: Variant, round_no: int, work: Path) -> Non
         _echo(f"round {round_no} {v.key}: FAILED {result['error']}")
         _echo(f"  log: {_tail(log)}")
     else:
-        _echo(
-            f"round {round_no} {v.key}: {result['wall']:.2f} s, {result['cpu']:.2f} CPU s, peak {mb(result['peak'])}"
-        )
+        _echo(f"round {round_no} {v.key}: {result['wall']:.2f} s, {result['cpu']:.2f} CPU s, peak {mb(result['peak'])}")
 
 
 def _tail(log: str, lines: int = 5) -> str:
@@ -216,5 +220,3 @@ def _incremental(results: Results, work: Path) -> None:
                 results.increments.setdefault(key, []).append(result)
                 status = result.get("error") or f"{result['wall']:.2f} s"
                 _echo(f"round {round_no + 1} increment on {key} history: {status}")
-
-

@@ -202,5 +202,3 @@ def run_increment(lake_root: str, relative: str, data: bytes, via_dagster: bool)
     else:
         library_stages(lake_root, meter, len(data))
     return meter.result(_data_lines(data, "csv"), len(data))
-
-

@@ -1,6 +1,7 @@
 """The `gridlake` command line."""
 
 import datetime as dt
+import signal
 import sys
 
 import click
@@ -136,6 +137,34 @@ def backfill(lake_root: str | None, start: str, end: str) -> None:
     from orchestration.run import backfill as do_backfill
 
     _report(do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root))
+
+
+@main.command()
+@lake_option
+@click.option("--port", default=3000, show_default=True, help="Webserver port (bound to 127.0.0.1).")
+def ui(lake_root: str | None, port: int) -> None:
+    """The Dagster webserver and daemon for this lake: sensors, runs, partitions, backfills."""
+    from orchestration.instance import ensure_home
+    from orchestration.service import Service
+
+    lake = Lake.from_env(lake_root)
+    home = ensure_home()
+    service = Service(home=home, lake_root=lake.root, webserver=True, port=port, fresh_config=False)
+    service.log_path = home / "ui.log"
+    click.echo(f"starting Dagster for {lake.root} (instance {home}, log {service.log_path}) ...")
+    # Ctrl-C and SIGTERM (a service manager) both stop the webserver and daemon cleanly, even when
+    # started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    service.start(timeout=300)
+    click.echo(f"Dagster UI on {service.url}; sensors are on. Ctrl-C stops it.")
+    try:
+        assert service.process is not None
+        service.process.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping ...")
+    finally:
+        service.stop()
 
 
 @main.command()

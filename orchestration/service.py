@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +49,14 @@ class Service:
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    # Write the repository's dagster.yaml into home even if one is there (a fresh test instance).
+    fresh_config: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> Service:
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(instance_config(), self.home / "dagster.yaml")
+        if self.fresh_config or not (self.home / "dagster.yaml").exists():
+            shutil.copy(instance_config(), self.home / "dagster.yaml")
         if self.webserver and not self.port:
             self.port = free_port()
         env = {**os.environ, "DAGSTER_HOME": str(self.home), "GRIDLAKE_ROOT": self.lake_root, **self.env}
@@ -66,6 +70,8 @@ class Service:
             start_new_session=True,
         )
         self.wait(self._daemon_running, timeout, "the daemon to report its heartbeats")
+        if self.webserver:
+            self.wait(self._webserver_answering, timeout, f"the webserver on {self.url}")
         return self
 
     @property
@@ -80,6 +86,13 @@ class Service:
         with DagsterInstance.from_config(str(self.home)) as inst:
             beats = inst.get_daemon_heartbeats()
             return {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= set(beats)
+
+    def _webserver_answering(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/server_info", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def wait(self, check: Callable[[], T], timeout: float, what: str, every: float = 0.5) -> T:
         """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
