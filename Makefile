@@ -30,6 +30,7 @@ demo: env $(DAGSTER_HOME)/dagster.yaml
 
 test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 ui: env $(DAGSTER_HOME)/dagster.yaml
@@ -41,6 +42,7 @@ bench: env $(DAGSTER_HOME)/dagster.yaml
 
 lint: env
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf lake .dagster_home .gridlake

@@ -2,7 +2,6 @@
 are asset checks. Built from the dataset registry; sources refined per date are partitioned by
 their calendar, sources refined whole are not."""
 
-
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -143,7 +142,9 @@ def _refine_results(
     row_rules = {name: t.unexpected for name, t in totals.items() if t.kind == "row"}
     yield dg.MaterializeResult(
         asset_key=asset_key(ds.quarantine.qualified),
-        metadata=table_metadata(ds.quarantine, report.quarantined, **{f"rule/{n}": v for n, v in row_rules.items()}),
+        metadata=table_metadata(
+            ds.quarantine, report.quarantined, None, **{f"rule/{n}": v for n, v in row_rules.items()}
+        ),
     )
     for rule in ds.suite.dataset_rules:
         t = totals.get(rule.name)

@@ -91,15 +91,19 @@ def _split(home: Path, dropped: float, queryable: float) -> dict[str, float]:
     refine_step = next(v for k, v in steps.items() if k.startswith("refine_"))
     gold_step = next((v for k, v in steps.items() if k.startswith("gold_")), (refine_step[1], refine_step[1]))
     land_created, refine_created = land.create_timestamp.timestamp(), refine.create_timestamp.timestamp()
+    if None in (land.start_time, land.end_time, refine.start_time, refine.end_time):
+        return {}
+    land_start, land_end = float(land.start_time or 0), float(land.end_time or 0)
+    refine_start = float(refine.start_time or 0)
     return dict(
         zip(
             PARTS,
             (
                 land_created - dropped,
-                land.start_time - land_created,
-                land.end_time - land.start_time,
-                refine_created - land.end_time,
-                refine.start_time - refine_created,
+                land_start - land_created,
+                land_end - land_start,
+                refine_created - land_end,
+                refine_start - refine_created,
                 refine_step[1] - refine_step[0],
                 gold_step[1] - gold_step[0],
                 queryable - gold_step[1],

@@ -198,7 +198,12 @@ def run_increment(lake_root: str, relative: str, data: bytes, via_dagster: bool)
     meter = Meter()
     if via_dagster:
         work = str(Path(lake_root).parent)
-        meter.time("run_pending (Dagster)", len(data), lambda: _dagster_pending(lake_root, work) or 0)
+
+        def pending() -> int:
+            _dagster_pending(lake_root, work)
+            return 0
+
+        meter.time("run_pending (Dagster)", len(data), pending)
     else:
         library_stages(lake_root, meter, len(data))
     return meter.result(_data_lines(data, "csv"), len(data))

@@ -73,12 +73,12 @@ def record_results(
         )
         stored = copy.deepcopy(result)
         stored.meta["run_id"] = run_id
-        stored.meta["validation_time"] = run_time
+        stored.meta["validation_time"] = run_time  # type: ignore[arg-type]  # GX stores a datetime here
         context.validation_results_store.set(key, stored)
         resource_ids.append(key)
 
     # Only this run's pages are rendered; the index still lists all stored results.
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=resource_ids)
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=resource_ids)  # type: ignore[arg-type]
     return str(root / "index.html")
 
 

@@ -280,7 +280,7 @@ def validate(
 
     result = _combined_result(main, results)
     if label is not None:
-        result.meta[BATCH_LABEL_META_KEY] = label
+        result.meta[BATCH_LABEL_META_KEY] = label  # type: ignore[literal-required]  # GX meta is open
     return Validation(
         suite=suite,
         failed_rules=failed_rules,
@@ -367,7 +367,8 @@ def _build(rule: RowRule | DatasetRule) -> gx.expectations.Expectation:
 
 
 def _rule_of(res: ExpectationValidationResult, suite: Suite) -> RowRule | DatasetRule:
-    meta = (res.expectation_config.meta or {}).get(_META_KEY) or {}
+    config = res.expectation_config
+    meta = ((config.meta if config else None) or {}).get(_META_KEY) or {}
     name = meta.get("rule")
     for rule in suite.rules:
         if rule.name == name:

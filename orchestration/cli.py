@@ -86,8 +86,8 @@ def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int,
     from warehouse.generate.parks import generate_parks
 
     lake = Lake.from_env(lake_root)
-    args = {"parks": parks, "start": dt.date.fromisoformat(start), "days": days, "seed": seed}
-    n = _write(lake, generate_parks(**args), parks + 1, "park files")
+    files = generate_parks(parks=parks, start=dt.date.fromisoformat(start), days=days, seed=seed)
+    n = _write(lake, files, parks + 1, "park files")
     click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
 
 
@@ -102,8 +102,8 @@ def generate_sites_cmd(lake_root: str | None, sites: int, start: str, days: int,
     from warehouse.generate.sites import generate_sites
 
     lake = Lake.from_env(lake_root)
-    args = {"sites": sites, "start": dt.date.fromisoformat(start), "days": days, "seed": seed}
-    n = _write(lake, generate_sites(**args), days + 3, "site files")
+    files = generate_sites(sites=sites, start=dt.date.fromisoformat(start), days=days, seed=seed)
+    n = _write(lake, files, days + 3, "site files")
     click.echo(f"wrote {n} files to {lake.uri('landing')} (sites, site_configurations, site_live_data)")
 
 

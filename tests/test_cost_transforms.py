@@ -255,9 +255,13 @@ def test_interval_ending_on_the_hour_stays_in_its_hour() -> None:
 
 
 def test_is_complete_needs_the_whole_hour() -> None:
-    full = [("full", 5 * i, 5 * i + 5, 0.1 * (i + 1), 0.01 * (i + 1)) for i in range(12)]
+    full: list[tuple[str, int, int, float, float | None]] = [
+        ("full", 5 * i, 5 * i + 5, 0.1 * (i + 1), 0.01 * (i + 1)) for i in range(12)
+    ]
     # Same hour with the 00:10-00:15 slot missing.
-    holed = [("holed", 5 * i, 5 * i + 5, 1.0, 0.5) for i in range(12) if i != 2]
+    holed: list[tuple[str, int, int, float, float | None]] = [
+        ("holed", 5 * i, 5 * i + 5, 1.0, 0.5) for i in range(12) if i != 2
+    ]
     out = hourly_usage(priced(full + holed)).collect()
 
     f = one_row(out, customer_id="full")

@@ -52,7 +52,7 @@ def usage_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "usage_kwh": 1.25,
         "conflicting_duplicate": False,
     }
-    schema = {"customer_id": pl.String, "usage_kwh": pl.Float64, **INTERVAL_SCHEMA}
+    schema: dict[str, Any] = {"customer_id": pl.String, "usage_kwh": pl.Float64, **INTERVAL_SCHEMA}
     return _with_derived(pl.DataFrame([{**defaults, **r} for r in rows], schema=schema))
 
 
@@ -63,7 +63,7 @@ def price_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "price_per_kwh": 0.31,
         "conflicting_duplicate": False,
     }
-    schema = {"price_per_kwh": pl.Float64, **INTERVAL_SCHEMA}
+    schema: dict[str, Any] = {"price_per_kwh": pl.Float64, **INTERVAL_SCHEMA}
     return _with_derived(pl.DataFrame([{**defaults, **r} for r in rows], schema=schema))
 
 
@@ -206,7 +206,9 @@ def test_quarantine_share_boundary() -> None:
 
 def test_share_rules_are_judged_per_group_and_null_groups_are_not_judged() -> None:
     a, b = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
-    rows = [{}] * 9 + [{"customer_id": None}] + [{}] * 4 + [{"customer_id": None}] * 6 + [{"customer_id": None}]
+    rows: list[dict[str, Any]] = (
+        [{}] * 9 + [{"customer_id": None}] + [{}] * 4 + [{"customer_id": None}] * 6 + [{"customer_id": None}]
+    )
     groups = pl.Series([a] * 10 + [b] * 10 + [None], dtype=pl.Date)
     validation = runner.validate(usage_frame(rows), customer_usage.SUITE, groups=groups)
     gate = "quarantine_share_at_most_50_percent"
@@ -297,7 +299,7 @@ def test_result_is_compact_and_serialisable() -> None:
     first = validation.result.results[0]
     assert first.result["unexpected_count"] == n
     assert len(first.result["partial_unexpected_index_list"]) == runner.PARTIAL_UNEXPECTED_COUNT
-    assert validation.result.meta[runner.BATCH_LABEL_META_KEY] == "drop/usage.csv"
+    assert validation.result.meta[runner.BATCH_LABEL_META_KEY] == "drop/usage.csv"  # type: ignore[literal-required]
     assert validation.result.statistics["evaluated_expectations"] == len(customer_usage.SUITE.rules)
     json.dumps(validation.result.to_json_dict())
 

@@ -26,14 +26,14 @@ from tests.s3server import SeaweedS3
 s3_server = s3server.s3_server
 
 # Never let DuckDB reach for the network to fetch an extension.
-DUCKDB_CONFIG = {
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
 
 
 def _extension(module: ModuleType, name: str) -> str:
-    root = Path(module.__file__).parent / "extensions"
+    root = Path(str(module.__file__)).parent / "extensions"
     path = root / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.exists():
         path = next(root.glob(f"*/{name}.duckdb_extension"))

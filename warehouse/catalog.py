@@ -131,7 +131,7 @@ def query(lake: Lake, sql: str) -> pl.DataFrame:
 
 def table_stats(lake: Lake) -> pl.DataFrame:
     """Every registry table with its Delta version, row count (from the log) and last commit."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for t in TABLES.values():
         table_ = delta.open_table(lake, t)
         if table_ is None:

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -53,10 +53,11 @@ def read_file(stream: IO[bytes], path: str, chunk_bytes: int | None = None) -> I
         yield from _read_json(raw, path, chunk_bytes)
 
 
-def _decompressed(stream: IO[bytes], path: str) -> io.BufferedReader:
-    buffered = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+def _decompressed(stream: IO[bytes], path: str) -> io.BufferedReader[io.RawIOBase]:
+    # fsspec and gzip streams are raw byte streams to BufferedReader, whatever their static type.
+    buffered = io.BufferedReader(cast(io.RawIOBase, stream), buffer_size=1 << 20)
     if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return io.BufferedReader(gzip.GzipFile(fileobj=buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(cast(io.RawIOBase, gzip.GzipFile(fileobj=buffered)), buffer_size=1 << 20)
     if path.endswith(".gz"):
         raise FileRejected(path, "named .gz but is not gzip-compressed")
     return buffered
@@ -140,7 +141,7 @@ def _read_csv(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
         yield _numbered(pl.read_csv(header or b"", infer_schema=False, raise_if_empty=False), 0)
 
 
-def _read_json(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
+def _read_json(raw: io.BufferedReader[io.RawIOBase], path: str, chunk_bytes: int) -> Iterator[Chunk]:
     first_block = raw.peek(1 << 16)
     text_start = first_block.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text_start and not raw.read(1):

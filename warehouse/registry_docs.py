@@ -15,7 +15,7 @@ INGEST = [c.name for c in INGEST_COLUMNS]
 RAW_LAYERS = ("bronze", "quarantine")
 
 
-def _dtype(d: pl.DataType) -> str:
+def _dtype(d: object) -> str:
     if isinstance(d, pl.Datetime):
         return f"Datetime({d.time_zone})" if d.time_zone else "Datetime"
     if isinstance(d, pl.List):

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import polars as pl
 from deltalake import DeltaTable
@@ -182,7 +183,7 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch:
     event_dates = ([None] if None in dates else []) + sorted(d for d in dates if d is not None)
     if not rows_read:
         # A file with no records (a header-only CSV, "[]") has nothing to validate.
-        nothing = dict.fromkeys(REFINED_COUNTS, 0)
+        nothing: dict[str, Any] = dict.fromkeys(REFINED_COUNTS, 0)
         return replace(base, status="refined", event_dates=event_dates, **nothing)
     return replace(base, rows_read=rows_read, event_dates=event_dates)
 

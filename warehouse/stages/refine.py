@@ -295,7 +295,7 @@ def _fates(ds: Dataset, valid: pl.DataFrame) -> pl.DataFrame:
             return history.latest_wins(valid.lazy(), keys, values).collect()
         case History(keys, values, None):
             return history.versions(valid.lazy(), keys, values, ds.row_id).collect()
-        case History(keys, values, start):
+        case History(keys, values, str() as start):
             return history.versions_from(valid.lazy(), keys, values, start).collect()
     raise TypeError(f"unknown silver strategy {strategy!r}")
 
