@@ -91,6 +91,60 @@ def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int,
     click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
 
 
+# A runaway uploader must not fill a bucket: --continuous stops at --max-batches, at most this.
+SOLAR_MAX_BATCHES = 10_000
+
+
+def _duration(text: str) -> dt.timedelta:
+    units = {"s": "seconds", "m": "minutes", "h": "hours"}
+    try:
+        return dt.timedelta(**{units[text[-1]]: float(text[:-1])})
+    except (KeyError, ValueError):
+        raise click.BadParameter(f"{text!r}: use a number and s, m or h, e.g. 5m") from None
+
+
+@generate.command("solar")
+@lake_option
+@click.option("--sites", default=5, show_default=True)
+@click.option("--records", default=25, show_default=True, help="Records per batch.")
+@click.option("--anomaly-rate", default=0.02, show_default=True, help="Share of readings made negative.")
+@click.option("--seed", default=0)
+@click.option("--start", default=None, help="First batch time (ISO-8601 UTC); default: now, rounded down to --every.")
+@click.option("--continuous", is_flag=True, help="Keep writing one batch per --every, up to --max-batches.")
+@click.option("--every", default="5m", show_default=True, help="Period of one batch (s, m or h).")
+@click.option("--max-batches", default=12, show_default=True, type=click.IntRange(1, SOLAR_MAX_BATCHES))
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="With --continuous: sleep --every between batches."
+)
+def generate_solar_cmd(
+    lake_root: str | None, sites: int, records: int, anomaly_rate: float, seed: int, start: str | None,
+    continuous: bool, every: str, max_batches: int, wait: bool,
+) -> None:  # fmt: skip
+    """Solar generation batches (a JSON array of readings per file), once or continuously."""
+    import time
+
+    from warehouse.generate.solar import batch_file
+
+    lake = Lake.from_env(lake_root)
+    period = _duration(every)
+    if start:
+        first = dt.datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(dt.UTC)
+    else:
+        now = dt.datetime.now(dt.UTC)
+        first = now - dt.timedelta(seconds=now.timestamp() % max(period.total_seconds(), 1))
+    count = max_batches if continuous else 1
+    options = {"sites": sites, "records": records, "period": period, "anomaly_rate": anomaly_rate, "seed": seed}
+
+    def files():
+        for i in range(count):
+            if continuous and wait and i:
+                time.sleep(period.total_seconds())
+            yield batch_file(first + i * period, **options)
+
+    n = _write(lake, files(), count, "solar batches")
+    click.echo(f"wrote {n} batch(es) to {lake.landing_uri('solar_readings')}")
+
+
 @generate.command("sites")
 @lake_option
 @click.option("--sites", default=5, show_default=True, help="Number of battery sites.")
@@ -209,6 +263,37 @@ def demo(lake_root: str | None, customers: int, days: int) -> None:
     from orchestration.demo import run_demo
 
     run_demo(Lake.from_env(lake_root), customers=customers, days=days)
+
+
+@main.group()
+def report() -> None:
+    """Write reports on the lake's data (self-contained HTML files)."""
+
+
+@report.command("solar")
+@lake_option
+@click.option(
+    "--days", default=None, type=click.IntRange(min=1), help="Only the last N UTC days with data (default: all)."
+)
+@click.option(
+    "--out",
+    "out",
+    default="solar_report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="HTML file to write; relative paths are from the current directory.",
+)
+def report_solar_cmd(lake_root: str | None, days: int | None, out: str) -> None:
+    """The solar report: KPIs per site, generation vs consumption, net energy, anomalies.
+
+    One HTML file with Plotly embedded, so it opens offline. Written to ./solar_report.html
+    unless --out says otherwise."""
+    from pathlib import Path
+
+    from warehouse.solar_report import write_report
+
+    path = write_report(Lake.from_env(lake_root), Path(out), days=days)
+    click.echo(str(path.resolve()))
 
 
 if __name__ == "__main__":

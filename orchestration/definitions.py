@@ -8,11 +8,12 @@ import dagster as dg
 from assets.catalog import duckdb_catalog
 from assets.gold import GOLD_ASSETS
 from assets.ingest import LAND_ASSETS, REFINE_ASSETS
+from assets.solar_report import solar_report
 from orchestration.jobs import JOBS, SCHEDULES
 from orchestration.resources import lake_resource
 from orchestration.sensors import SENSORS
 
-ALL_ASSETS = [*LAND_ASSETS, *REFINE_ASSETS, *GOLD_ASSETS, duckdb_catalog]
+ALL_ASSETS = [*LAND_ASSETS, *REFINE_ASSETS, *GOLD_ASSETS, duckdb_catalog, solar_report]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

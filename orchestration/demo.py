@@ -10,6 +10,7 @@ from warehouse.lake import Lake
 START = dt.date(2020, 8, 5)
 PARKS_START = dt.date(2024, 3, 25)
 SITES_START = dt.date(2023, 1, 1)
+SOLAR_START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 DEMO_QUERIES = {
     "Hourly usage and cost (gold.hourly_usage)": (
@@ -29,6 +30,10 @@ DEMO_QUERIES = {
         "SELECT site_id, name, location, dt_stamp, soc, load_kwh, net_load_kwh, battery_vendor, "
         "battery_capacity_kwh, configuration_valid_from FROM gold.site_latest "
         "ORDER BY try_cast(site_id AS HUGEINT)"
+    ),
+    "Solar sites per day, anomalies counted not summed (gold.solar_site_daily)": (
+        "SELECT site_id, date, readings, round(generated_kwh, 1) AS generated_kwh, round(consumed_kwh, 1) "
+        "AS consumed_kwh, round(net_kwh, 1) AS net_kwh, anomalies FROM gold.solar_site_daily ORDER BY ALL"
     ),
     "Files landed (ops.ingest_log)": (
         "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
@@ -54,6 +59,7 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     from warehouse.generate.parks import generate_parks
     from warehouse.generate.prices import generate_prices
     from warehouse.generate.sites import generate_sites
+    from warehouse.generate.solar import batches
     from warehouse.generate.usage import generate_usage
 
     click.echo(f"lake: {lake.root}")
@@ -66,6 +72,8 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     n += _drop(lake, generate_parks(parks=4, start=PARKS_START, days=14))
     # A week of 10-minute battery telemetry; site 1 gets a larger battery half way through.
     n += _drop(lake, generate_sites(sites=5, start=SITES_START, days=7))
+    # A day of solar batches from 5 sites, one every 30 minutes, 2 % of readings faulty.
+    n += _drop(lake, batches(SOLAR_START, 48, dt.timedelta(minutes=30), sites=5, records=50, anomaly_rate=0.02))
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
     summary = run_pending(lake.root)
     for label, ok in summary.runs:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from assets.keys import asset_key
+from orchestration.alerts import solar_anomaly_alerts
 from orchestration.work import Work, gold_work, refine_work
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
@@ -107,4 +108,4 @@ def gold_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake
     return _result(context, work, keys, "no gold work is queued")
 
 
-SENSORS = [drop_sensor, refine_sensor, gold_sensor]
+SENSORS = [drop_sensor, refine_sensor, gold_sensor, solar_anomaly_alerts]

@@ -21,6 +21,7 @@ import dagster as dg
 from assets.gold import GOLD_ASSETS
 from assets.ingest import REFINE_ASSETS
 from assets.partitions import new_keys, range_tags, runs_for
+from assets.solar_report import solar_report
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, calendar_of, fed_by
@@ -28,6 +29,8 @@ from warehouse.stages import gold, land, refine
 
 REFINE_BY_SOURCE = dict(zip(DATASETS, REFINE_ASSETS, strict=True))
 GOLD_BY_SPEC = {spec.name: a for spec, a in zip(GOLD, GOLD_ASSETS, strict=True)}
+# Reports refreshed after a spec's gold, in the runs that rebuild it (unpartitioned: rewritten whole).
+REPORTS_BY_SPEC: dict[str, tuple[dg.AssetsDefinition, ...]] = {"solar": (solar_report,)}
 # Existing keys of a calendar (the Dagster instance holds them).
 Keys = Callable[[str], Sequence[str]]
 
@@ -80,7 +83,8 @@ def refine_work(
     asset = REFINE_BY_SOURCE[ds.source]
     cal = calendar_of(ds)
     carried = [GOLD_BY_SPEC[s.name] for s in fed_by(ds.source) if s.calendar in (cal, None)]
-    assets = (asset, *carried)
+    reports = [r for s in fed_by(ds.source) if s.calendar in (cal, None) for r in REPORTS_BY_SPEC.get(s.name, ())]
+    assets = (asset, *carried, *reports)
     tags = {"gridlake/source": ds.source, "gridlake/stage": "refine"}
     ops: dict = {g.op.name: {"config": {"queued_only": True}} for g in carried}
     if rebuild:
@@ -113,7 +117,7 @@ def refine_work(
 def gold_work(queued: gold.Queued, keys: Keys) -> tuple[list[Work], dict[str, list[str]]]:
     """The gold runs a spec's ready queue rows call for, and the calendar keys to add first."""
     spec: GoldSpec = queued.spec
-    assets = (GOLD_BY_SPEC[spec.name],)
+    assets = (GOLD_BY_SPEC[spec.name], *REPORTS_BY_SPEC.get(spec.name, ()))
     tags = {"gridlake/gold": spec.name, "gridlake/stage": "gold"}
     if spec.calendar is None:
         fingerprint = _digest(*queued.change_ids(queued.dates), _hour())

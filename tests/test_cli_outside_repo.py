@@ -81,7 +81,12 @@ def test_ui_serves_the_code_location_with_its_sensors_running(tmp_path: Path) ->
         assert f"http://127.0.0.1:{port}" in line
         nodes = _graphql(f"http://127.0.0.1:{port}", SENSORS)["repositoriesOrError"]["nodes"]
         states = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
-        assert states == {"landing_drops": "RUNNING", "refine_landed": "RUNNING", "gold_queue": "RUNNING"}
+        assert states == {
+            "landing_drops": "RUNNING",
+            "refine_landed": "RUNNING",
+            "gold_queue": "RUNNING",
+            "solar_anomaly_alerts": "RUNNING",
+        }
     finally:
         process.terminate()  # as a service manager stops it; Ctrl-C takes the same path
         process.wait(60)

@@ -19,7 +19,7 @@ def test_table_reference_matches_the_registry() -> None:
 
 def test_readme_shows_the_two_commands_and_the_endpoint_queries() -> None:
     assert "make demo" in README and "make test" in README
-    assert README.count("gridlake sql \"SELECT") >= 8  # four park and four site endpoints
+    assert README.count('gridlake sql "SELECT') >= 8  # four park and four site endpoints
 
 
 PACKAGES = ("orchestration", "assets", "transforms", "expectations", "warehouse", "benchmarks")

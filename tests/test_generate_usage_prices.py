@@ -78,10 +78,7 @@ def test_encode_formats_and_plain_numbers() -> None:
     frame = pl.DataFrame({"customerId": [1, 2], "usage": [-0.0, 0.0001]})
     # CSV never switches to scientific notation; whole numbers lose their ".0" there.
     assert encode(frame, "csv", False) == b"customerId,usage\n1,0\n2,0.0001\n"
-    assert (
-        encode(frame, "ndjson", False)
-        == b'{"customerId":1,"usage":0.0}\n{"customerId":2,"usage":0.0001}\n'
-    )
+    assert encode(frame, "ndjson", False) == b'{"customerId":1,"usage":0.0}\n{"customerId":2,"usage":0.0001}\n'
     assert json.loads(encode(frame, "json", False)) == [
         {"customerId": 1, "usage": 0.0},
         {"customerId": 2, "usage": 0.0001},
@@ -96,9 +93,7 @@ def test_encode_formats_and_plain_numbers() -> None:
 def test_usage_hourly_counts_names_and_grid() -> None:
     customers = 4
     files = list(generate_usage(customers, DAY, 2, per="hour", seed=1))
-    assert (
-        len(files) == 48 == usage_mod.count_files(customers, DAY, 2, per="hour", seed=1)
-    )
+    assert len(files) == 48 == usage_mod.count_files(customers, DAY, 2, per="hour", seed=1)
     names = [name for name, _ in files]
     assert names[0] == "customer_usage/usage_2020-08-05T00-00.csv"
     assert names[23] == "customer_usage/usage_2020-08-05T23-00.csv"
@@ -109,9 +104,7 @@ def test_usage_hourly_counts_names_and_grid() -> None:
     for name, data in files:
         rows = [typed(r) for r in decode(name, data)]
         assert len(rows) == customers * 12  # 12 five-minute intervals per hour
-        hour_start = datetime.strptime(
-            name.split("_")[-1][:-4], "%Y-%m-%dT%H-%M"
-        ).replace(tzinfo=UTC)
+        hour_start = datetime.strptime(name.split("_")[-1][:-4], "%Y-%m-%dT%H-%M").replace(tzinfo=UTC)
         for row in rows:
             start, end = ts(row["intervalStart"]), ts(row["intervalEnd"])
             assert end - start == FIVE
@@ -134,10 +127,7 @@ def test_usage_interval_and_day_naming() -> None:
     ]
     assert per_interval[-1] == "customer_usage/usage_2020-08-05T23-55.csv"
 
-    per_day = [
-        name
-        for name, _ in generate_usage(1, DAY, 3, per="day", fmt="ndjson", gzip=True)
-    ]
+    per_day = [name for name, _ in generate_usage(1, DAY, 3, per="day", fmt="ndjson", gzip=True)]
     assert per_day == [
         "customer_usage/usage_2020-08-05.ndjson.gz",
         "customer_usage/usage_2020-08-06.ndjson.gz",
@@ -156,9 +146,7 @@ def test_usage_same_values_whatever_the_file_split() -> None:
 
 def test_usage_formats_parse_to_same_records() -> None:
     decoded = {
-        (fmt, gz): records(
-            list(generate_usage(5, DAY, 1, per="day", fmt=fmt, gzip=gz, seed=3))
-        )
+        (fmt, gz): records(list(generate_usage(5, DAY, 1, per="day", fmt=fmt, gzip=gz, seed=3)))
         for fmt in ("csv", "json", "ndjson")
         for gz in (False, True)
     }
@@ -183,9 +171,7 @@ def test_usage_deterministic_per_seed() -> None:
     c = list(generate_usage(20, DAY, 1, per="hour", seed=12))
     assert a == b
     gz = list(generate_usage(20, DAY, 1, per="hour", fmt="ndjson", gzip=True, seed=11))
-    assert gz == list(
-        generate_usage(20, DAY, 1, per="hour", fmt="ndjson", gzip=True, seed=11)
-    )
+    assert gz == list(generate_usage(20, DAY, 1, per="hour", fmt="ndjson", gzip=True, seed=11))
     assert [n for n, _ in a] == [n for n, _ in c]
     assert all(x != y for (_, x), (_, y) in zip(a, c, strict=True))
 
@@ -214,19 +200,14 @@ def test_usage_profile_is_realistic() -> None:
     daily = sorted(per_customer_day.values())
     median = daily[len(daily) // 2]
     assert 5.0 < median < 40.0  # typical household kWh per day
-    assert (
-        daily[0] > 0.0 and len(set(daily)) > len(daily) // 2
-    )  # customers genuinely differ
+    assert daily[0] > 0.0 and len(set(daily)) > len(daily) // 2  # customers genuinely differ
 
 
 def test_usage_other_interval_length() -> None:
     files = list(generate_usage(2, DAY, 1, per="hour", interval_minutes=15))
     rows = records(files)
     assert len(files) == 24 and len(rows) == 2 * 96
-    assert all(
-        ts(r["intervalEnd"]) - ts(r["intervalStart"]) == timedelta(minutes=15)
-        for r in rows
-    )
+    assert all(ts(r["intervalEnd"]) - ts(r["intervalStart"]) == timedelta(minutes=15) for r in rows)
 
 
 def test_usage_rejects_bad_arguments_eagerly() -> None:
@@ -252,9 +233,7 @@ def test_prices_daily_files_grid_and_bounds() -> None:
     assert len(files) == 7 == prices_mod.count_files(DAY, 7)
     rows = records(files)
     assert list(rows[0]) == ["intervalStart", "intervalEnd", "price"]
-    assert [ts(r["intervalStart"]) for r in rows] == [
-        day_start(DAY) + i * FIVE for i in range(7 * 288)
-    ]
+    assert [ts(r["intervalStart"]) for r in rows] == [day_start(DAY) + i * FIVE for i in range(7 * 288)]
     assert all(ts(r["intervalEnd"]) - ts(r["intervalStart"]) == FIVE for r in rows)
     values = [r["price"] for r in rows]
     assert all(abs(v) <= 20.0 for v in values)
@@ -280,13 +259,8 @@ def test_prices_granularity_and_formats() -> None:
     hourly = list(generate_prices(DAY, 1, per="hour", fmt="json", seed=2))
     assert len(hourly) == 24 == prices_mod.count_files(DAY, 1, per="hour")
     assert hourly[13][0] == "energy_prices/prices_2020-08-05T13-00.json"
-    interval = list(
-        generate_prices(DAY, 1, per="interval", fmt="ndjson", gzip=True, seed=2)
-    )
-    assert (
-        len(interval) == 288
-        and interval[1][0] == "energy_prices/prices_2020-08-05T00-05.ndjson.gz"
-    )
+    interval = list(generate_prices(DAY, 1, per="interval", fmt="ndjson", gzip=True, seed=2))
+    assert len(interval) == 288 and interval[1][0] == "energy_prices/prices_2020-08-05T00-05.ndjson.gz"
     assert all(len(decode(n, d)) == 1 for n, d in interval)
     day = records(list(generate_prices(DAY, 1, seed=2)))
     assert records(hourly) == records(interval) == day
@@ -295,10 +269,7 @@ def test_prices_granularity_and_formats() -> None:
 def test_prices_deterministic_per_seed() -> None:
     a = list(generate_prices(DAY, 2, seed=9))
     assert a == list(generate_prices(DAY, 2, seed=9))
-    assert all(
-        x != y
-        for (_, x), (_, y) in zip(a, generate_prices(DAY, 2, seed=10), strict=True)
-    )
+    assert all(x != y for (_, x), (_, y) in zip(a, generate_prices(DAY, 2, seed=10), strict=True))
     # A day's prices do not depend on where the requested range starts.
     later = records(list(generate_prices(DAY + timedelta(days=1), 1, seed=9)))
     assert later == records(a[1:])
@@ -306,9 +277,7 @@ def test_prices_deterministic_per_seed() -> None:
 
 def test_prices_numbers_plain() -> None:
     # Seven days so negative prices are among the values checked.
-    texts = [
-        r["price"] for n, d in generate_prices(DAY, 7, seed=0) for r in decode(n, d)
-    ]
+    texts = [r["price"] for n, d in generate_prices(DAY, 7, seed=0) for r in decode(n, d)]
     assert any(t.startswith("-") for t in texts)
     for text in texts:
         assert "e" not in text.lower() and text not in ("-0", "-0.0")

@@ -20,13 +20,9 @@ import pytest
 from expectations.park_readings import SUITE as READINGS_SUITE
 from expectations.parks import SUITE as PARKS_SUITE
 from expectations.runner import validate
-from transforms.parks import (
-    current_parks,
-    park_daily_stats,
-    park_readings_silver,
-    prepare_park_readings,
-    prepare_parks,
-)
+from transforms import history
+from transforms.parks import park_daily_stats, prepare_park_readings, prepare_parks
+from warehouse.datasets import History, LatestWins, dataset
 from warehouse.generate.parks import generate_parks
 
 START = date(2024, 3, 25)
@@ -155,12 +151,18 @@ def test_generated_files_go_through_the_pipeline_cleanly(files: dict[str, bytes]
 
     parks = prepare_parks(bronze("parks/park_info.csv", files["parks/park_info.csv"])).collect()
     assert validate(parks, PARKS_SUITE).quarantined_count == 0
-    register = current_parks(parks.lazy())
+    # The register and silver as refine builds them, from the strategies the datasets declare.
+    parks_ds, readings_ds = dataset("parks"), dataset("park_readings")
+    assert isinstance(parks_ds.silver, History) and readings_ds.reference is not None
+    versions = history.versions(parks.lazy(), parks_ds.silver.keys, parks_ds.silver.values, parks_ds.row_id)
+    register = readings_ds.reference.select(versions.filter(pl.col("_fate") == history.KEPT))
     frames = [bronze(p, c) for p, c in files.items() if p.startswith("park_readings/")]
     prepared = prepare_park_readings(pl.concat(frames), register).collect()
     result = validate(prepared, READINGS_SUITE)
     assert result.quarantined_count == 0 and result.blocking_failures == []
-    silver = park_readings_silver(prepared.lazy())
+    assert isinstance(readings_ds.silver, LatestWins)
+    fates = history.latest_wins(prepared.lazy(), readings_ds.silver.keys, readings_ds.silver.values)
+    silver = fates.filter(pl.col("_fate") == history.KEPT)
     daily = park_daily_stats(silver, register).collect()
     assert daily.height == 4 * DAYS
     assert daily["completeness"].unique().to_list() == [1.0]

@@ -1,14 +1,17 @@
 """Tests for transforms.parks and the parks / park_readings suites.
 
 Expected values are computed independently: plain Python over the raw CSV
-text of copies of real days (../shared/realdata/parks), or by hand for
-synthetic edge cases (DST fall-back, gaps, duplicates).
+text of copies of real days (tests/data/real/parks), or by hand for
+synthetic edge cases (DST fall-back, gaps, duplicates). Silver and the
+register prepare receives are built as refine builds them: transforms.history
+with the keys and values warehouse.datasets declares.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -18,21 +21,19 @@ from expectations.park_readings import SUITE as READINGS_SUITE
 from expectations.parks import SUITE as PARKS_SUITE
 from expectations.runner import validate
 from tests.conftest import REAL_DATA
+from transforms import history
 from transforms.parks import (
-    SILVER_COLUMNS,
-    affected_park_days,
-    current_parks,
     energy_type_daily_stats,
     infer_cadence,
     park_daily_stats,
-    park_readings_silver,
     prepare_park_readings,
     prepare_parks,
 )
+from warehouse.datasets import History, LatestWins, dataset
 
-REALDATA = (
-    REAL_DATA / "parks"
-)
+REALDATA = REAL_DATA / "parks"
+PARKS = dataset("parks")
+READINGS = dataset("park_readings")
 T_INGEST = datetime(2024, 6, 1, 12, tzinfo=UTC)
 LINEAGE = ("_source_file", "_file_hash", "_ingested_at", "_run_id", "_row_number")
 
@@ -41,7 +42,7 @@ LINEAGE = ("_source_file", "_file_hash", "_ingested_at", "_run_id", "_row_number
 
 
 def bronze(
-    rows: list[dict[str, str | None]],
+    rows: Sequence[Mapping[str, str | None]],
     source_file: str,
     ingested_at: datetime = T_INGEST,
     columns: tuple[str, ...] | None = None,
@@ -69,9 +70,29 @@ def readings_file(park: str, rows: list[tuple[str, str]], ingested_at: datetime 
     )
 
 
+def current_register(valid_parks: pl.LazyFrame) -> pl.LazyFrame:
+    """The register prepare receives: silver parks (the dataset's History strategy), read
+    through the readings' Reference."""
+    strategy = PARKS.silver
+    assert isinstance(strategy, History) and strategy.valid_from is None
+    versions = history.versions(valid_parks, strategy.keys, strategy.values, PARKS.row_id)
+    reference = READINGS.reference
+    assert reference is not None and reference.table == PARKS.silver_table.qualified
+    return reference.select(versions.filter(pl.col("_fate") == history.KEPT))
+
+
+def silver_of(valid: pl.LazyFrame) -> pl.LazyFrame:
+    """Silver readings from valid prepared rows (the dataset's LatestWins strategy), by park and
+    instant."""
+    strategy = READINGS.silver
+    assert isinstance(strategy, LatestWins)
+    fates = history.latest_wins(valid, strategy.keys, strategy.values)
+    return fates.filter(pl.col("_fate") == history.KEPT).sort("park_name", "ts_utc")
+
+
 def register(*parks: tuple[str, str, str]) -> pl.LazyFrame:
     rows = [{"park_name": p, "timezone": tz, "energy_type": et} for p, tz, et in parks]
-    return current_parks(prepare_parks(bronze(rows, "landing/parks/parks.csv")))
+    return current_register(prepare_parks(bronze(rows, "landing/parks/parks.csv")))
 
 
 AMSTERDAM_PARK = register(("Fb", "Europe/Amsterdam", "Wind"))
@@ -118,7 +139,7 @@ def real_register() -> pl.LazyFrame:
     path = REALDATA / "park_info.csv"
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return current_parks(prepare_parks(bronze(rows, "landing/parks/park_info.csv")))
+    return current_register(prepare_parks(bronze(rows, "landing/parks/park_info.csv")))
 
 
 def python_daily(rows: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
@@ -161,7 +182,7 @@ def real_days() -> dict[str, object]:
     bronze_frames = [readings_file(name, rows) for name, rows in slices.items()]
     prepared = prepare_park_readings(pl.concat(bronze_frames), parks)
     valid, quarantined = validated(prepared)
-    silver = park_readings_silver(valid.lazy())
+    silver = silver_of(valid.lazy())
     daily = park_daily_stats(silver, parks).collect()
     return {
         "slices": slices,
@@ -188,12 +209,14 @@ def test_real_days_pass_validation_and_reach_silver(real_days: dict) -> None:
     rows_in = sum(len(rows) for rows in real_days["slices"].values())
     assert real_days["prepared"].height == rows_in
     silver = real_days["silver"]
-    assert silver.columns == [*SILVER_COLUMNS, "_file_hash", "_ingested_at"]
+    # Every column of the silver table (event_date comes from bronze), in the registry's type.
+    contract = {c: t for c, t in READINGS.silver_table.schema.items() if c != "event_date"}
+    assert {c: silver.schema[c] for c in contract} == contract
     assert silver.height == rows_in
     assert silver["interval_minutes"].unique().to_list() == [15]
     for park in REAL_DAYS:
         instants = silver.filter(pl.col("park_name") == park)["ts_utc"]
-        assert instants.is_sorted() and instants.n_unique() == instants.len()
+        assert instants.null_count() == 0 and instants.n_unique() == instants.len()
 
 
 def test_real_days_daily_stats_match_plain_python(real_days: dict) -> None:
@@ -277,7 +300,7 @@ def test_whole_netterden_file_reconciles() -> None:
     parks = real_register()
     prepared = prepare_park_readings(readings_file("Netterden", rows), parks)
     valid, quarantined = validated(prepared)
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     daily = park_daily_stats(silver.lazy(), parks).collect()
 
     assert len(rows) == 40_504
@@ -311,7 +334,7 @@ def test_fall_back_hour_twice_first_is_summer_time() -> None:
     rows = fall_back_rows(twice=True)
     valid, quarantined = validated(prepare_park_readings(readings_file("Fb", rows), AMSTERDAM_PARK))
     assert quarantined.height == 0
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     assert silver.height == 100
     # 00:00 local (CEST, +2) is 22:00 UTC the day before; then every 15 minutes.
     start = datetime(2020, 10, 24, 22, tzinfo=UTC)
@@ -332,7 +355,7 @@ def test_fall_back_hour_once_is_summer_time() -> None:
     rows = fall_back_rows(twice=False)
     valid, quarantined = validated(prepare_park_readings(readings_file("Fb", rows), AMSTERDAM_PARK))
     assert quarantined.height == 0
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     at = silver.filter(pl.col("ts_local") == datetime(2020, 10, 25, 2, 30))
     assert at["ts_utc"].item() == datetime(2020, 10, 25, 0, 30, tzinfo=UTC)
     daily = park_daily_stats(silver.lazy(), AMSTERDAM_PARK).collect().row(0, named=True)
@@ -346,7 +369,7 @@ def test_repeated_hour_in_two_files_latest_ingest_wins_per_instant() -> None:
     later = readings_file("Fb", later_rows, T_INGEST + timedelta(hours=1))
     valid, quarantined = validated(prepare_park_readings(pl.concat([first, later]), AMSTERDAM_PARK))
     assert quarantined.height == 0
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     assert silver.height == 100
     replaced = silver.filter(pl.col("mw") >= 1000)
     # Rows 8..15: 02:00-02:45 summer, then 02:00-02:45 winter, each replaced in place.
@@ -386,7 +409,7 @@ def test_conflicting_duplicates_are_flagged_identical_ones_collapse() -> None:
     valid, quarantined = validated(prepare_park_readings(readings_file("Fb", rows), AMSTERDAM_PARK))
     assert quarantined["datetime_raw"].to_list() == ["2020-06-01 10:00:00"] * 2
     assert failed_rules_at(quarantined, "2020-06-01 10:00:00") == {"no_conflicting_duplicate"}
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     assert silver["mw"].to_list() == [2.0, 3.0]
 
 
@@ -395,7 +418,7 @@ def test_different_values_in_two_files_are_a_correction_not_a_conflict() -> None
     later = readings_file("Fb", [("2020-06-01 10:00:00", "1.7")], T_INGEST + timedelta(days=1))
     valid, quarantined = validated(prepare_park_readings(pl.concat([first, later]), AMSTERDAM_PARK))
     assert quarantined.height == 0
-    silver = park_readings_silver(valid.lazy()).collect()
+    silver = silver_of(valid.lazy()).collect()
     assert silver["mw"].to_list() == [1.7, 9.0]
     # The correction is one reading; it keeps the park's 15-minute cadence.
     assert silver["energy_mwh"].to_list() == pytest.approx([1.7 / 4, 9.0 / 4])
@@ -583,8 +606,8 @@ def test_later_register_file_replaces_attributes() -> None:
         "landing/parks/v2.csv",
         T_INGEST + timedelta(days=1),
     )
-    current = current_parks(prepare_parks(pl.concat([second, first]))).collect()
-    assert current.rows() == [("A", "Europe/Vienna", "Solar"), ("B", "UTC", "Solar")]
+    current = current_register(prepare_parks(pl.concat([second, first]))).collect()
+    assert current.sort("park_name").rows() == [("A", "Europe/Vienna", "Solar"), ("B", "UTC", "Solar")]
 
 
 # -------------------------------------------------------------- gold details
@@ -604,7 +627,7 @@ def test_daily_stats_by_park_local_date_and_energy_type() -> None:
     prepared = prepare_park_readings(pl.concat(frames), parks)
     valid, quarantined = validated(prepared)
     assert quarantined.height == 0
-    daily = park_daily_stats(park_readings_silver(valid.lazy()), parks).collect()
+    daily = park_daily_stats(silver_of(valid.lazy()), parks).collect()
     assert daily.select("park_name", "date", "readings", "negative_readings").rows() == [
         ("Ams", date(2020, 6, 1), 1, 0),
         ("Ams", date(2020, 6, 2), 1, 1),
@@ -621,15 +644,6 @@ def test_daily_stats_by_park_local_date_and_energy_type() -> None:
     ]
 
 
-def test_silver_is_exactly_the_contract_columns() -> None:
-    valid, _ = validated(prepare_park_readings(readings_file("Fb", [("2020-06-01 10:00:00", "1")]), AMSTERDAM_PARK))
-    silver = park_readings_silver(valid.drop("_file_hash", "_ingested_at").lazy()).collect()
-    assert silver.columns == list(SILVER_COLUMNS)
-    assert silver.schema["ts_local"] == pl.Datetime("us")
-    assert silver.schema["ts_utc"] == pl.Datetime("us", "UTC")
-    assert silver.schema["interval_minutes"] == pl.Int64
-
-
 def test_bronze_helper_matches_ingest_shape() -> None:
     frame = readings_file("Fb", [("2020-06-01 10:00:00", "1")]).collect()
     assert frame.columns == ["datetime", "MW", *LINEAGE]
@@ -644,7 +658,3 @@ def test_stacked_bronze_with_and_without_park_name_column() -> None:
     parks = register(("Fb", "Europe/Amsterdam", "Wind"), ("Other", "UTC", "Solar"))
     prepared = prepare_park_readings(pl.concat([named, stem], how="diagonal"), parks).collect()
     assert sorted(zip(prepared["park_name"], prepared["mw"], strict=True)) == [("Fb", 1.0), ("Other", 2.0)]
-    assert affected_park_days(prepared.lazy()).collect().rows() == [
-        ("Fb", date(2020, 6, 1)),
-        ("Other", date(2020, 6, 1)),
-    ]

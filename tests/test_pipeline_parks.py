@@ -1,4 +1,4 @@
-"""Parks through the spine on a local lake, on copies of the real files in shared/realdata/parks.
+"""Parks through the spine on a local lake, on copies of the real files in tests/data/real/parks.
 
 Expected values are computed here with plain Python over the raw CSV lines (sums, counts) and
 zoneinfo (length of a local day), independently of the Polars transforms."""
@@ -25,7 +25,6 @@ DOCS = Path(__file__).parents[1] / "docs" / "parks.md"
 TIMEZONES = {"Netterden": "Europe/Amsterdam", "Bemmel": "Europe/Vienna", "Stadskanaal": "Europe/Bucharest"}
 SPRING_FORWARD = "2020-03-29"
 NORMAL_DAY = "2020-06-10"
-
 
 
 def real_lines(park: str, days: tuple[str, ...] | None = None) -> list[str]:

@@ -1,5 +1,6 @@
-"""The synthetic site files parse through the site transforms, pass their suites, and look like
-battery sites: soc moves within 0-100, notifications fire now and then, site 1's battery changes."""
+"""The synthetic site files parse through the site transforms, pass their suites, look like battery
+sites (soc moves within 0-100, notifications fire now and then) and, through the pipeline, build
+silver and gold in which site 1's battery changes."""
 
 from __future__ import annotations
 
@@ -13,18 +14,16 @@ import pytest
 
 from expectations import site_configurations, site_live_data, sites
 from expectations.runner import validate
-from transforms.sites import (
-    explode_site_live_data,
-    prepare_site_configurations,
-    prepare_sites,
-    site_configurations_silver,
-    site_daily_stats,
-    site_latest,
-    site_live_silver,
-    sites_silver,
-)
+from tests.conftest import Drop
+from transforms import history
+from transforms.sites import explode_site_live_data, prepare_site_configurations, prepare_sites
+from warehouse import delta
+from warehouse.datasets import LatestWins, dataset
 from warehouse.generate.sites import generate_sites
+from warehouse.lake import Lake
 from warehouse.reader import read_file
+from warehouse.registry import table
+from warehouse.stages.pipeline import process_pending
 
 START = date(2024, 3, 1)
 SITES, DAYS = 3, 4
@@ -55,7 +54,11 @@ def files() -> list[tuple[str, bytes]]:
 @pytest.fixture(scope="module")
 def pipeline(files: list[tuple[str, bytes]]) -> dict[str, pl.DataFrame]:
     prepared_sites = prepare_sites(bronze(files, "sites")).collect()
-    register = sites_silver(prepared_sites.lazy())
+    # Silver sites as refine builds it: the dataset's latest-wins keys and values.
+    strategy = dataset("sites").silver
+    assert isinstance(strategy, LatestWins)
+    fates = history.latest_wins(prepared_sites.lazy(), strategy.keys, strategy.values)
+    register = fates.filter(pl.col("_fate") == history.KEPT)
     configs = prepare_site_configurations(bronze(files, "site_configurations"), sites=register).collect()
     live = explode_site_live_data(bronze(files, "site_live_data"), sites=register).collect()
     return {"sites": prepared_sites, "register": register.collect(), "configs": configs, "live": live}
@@ -121,9 +124,23 @@ def test_generated_readings_look_like_battery_sites(pipeline: dict[str, pl.DataF
     assert (falling["net_load_kwh"] <= falling["load_kwh"]).all()
 
 
-def test_generated_files_build_silver_and_gold(pipeline: dict[str, pl.DataFrame]) -> None:
-    history = site_configurations_silver(None, pipeline["configs"].lazy()).collect()
-    site1 = history.filter(pl.col("site_id") == "1").sort("valid_from")
+def read(lake: Lake, name: str) -> pl.DataFrame:
+    return delta.scan(lake, table(name)).collect()
+
+
+def test_generated_files_build_silver_and_gold(
+    files: list[tuple[str, bytes]], pipeline: dict[str, pl.DataFrame], lake: Lake, drop: Drop
+) -> None:
+    for path, data in files:
+        source, name = path.split("/", 1)
+        drop(source, name, data)
+    process_pending(lake)
+    for source in ("sites", "site_configurations", "site_live_data"):
+        assert read(lake, f"quarantine.{source}").is_empty(), source
+    assert read(lake, "silver.site_live_data").height == SITES * DAYS * 144
+
+    configurations = read(lake, "silver.site_configurations")
+    site1 = configurations.filter(pl.col("site_id") == "1").sort("valid_from")
     change = datetime(2024, 3, 3, tzinfo=UTC)
     assert site1.select("valid_from", "valid_to", "is_current").rows() == [
         (datetime(2024, 3, 1, tzinfo=UTC), change, False),
@@ -131,15 +148,14 @@ def test_generated_files_build_silver_and_gold(pipeline: dict[str, pl.DataFrame]
     ]
     old_capacity, new_capacity = site1["battery_capacity_kwh"].to_list()
     assert new_capacity == 2 * old_capacity
-    assert history.filter(pl.col("site_id") != "1")["is_current"].to_list() == [True, True]
+    assert configurations.filter(pl.col("site_id") != "1")["is_current"].to_list() == [True, True]
 
-    live = site_live_silver(pipeline["live"].lazy())
-    latest = site_latest(pipeline["register"].lazy(), history.lazy(), live).collect()
+    latest = read(lake, "gold.site_latest").sort("site_id")
     assert latest["site_id"].to_list() == ["1", "2", "3"]
     assert latest["dt_stamp"].to_list() == [datetime(2024, 3, 4, 23, 50, tzinfo=UTC)] * 3
     assert latest.filter(pl.col("site_id") == "1")["battery_capacity_kwh"].item() == new_capacity
 
-    stats = site_daily_stats(live, history.lazy()).collect()
+    stats = read(lake, "gold.site_daily_stats")
     assert stats.height == SITES * DAYS
     assert (stats["readings"] == 144).all()
     capacities = stats.filter(pl.col("site_id") == "1").sort("date")["battery_capacity_kwh"].to_list()

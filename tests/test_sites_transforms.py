@@ -1,5 +1,6 @@
 """Tests for transforms.sites and the three site suites: every rule has a bad record that ends with
-the rule's name, plus hand-computed silver and gold values and the real producer files."""
+the rule's name, plus hand-computed silver and gold values and the real producer files. Silver is
+built as refine builds it: transforms.history with the keys and values warehouse.datasets declares."""
 
 from __future__ import annotations
 
@@ -15,18 +16,17 @@ import pytest
 from expectations import site_configurations, site_live_data, sites
 from expectations.runner import validate
 from tests.conftest import REAL_DATA
+from transforms import history
 from transforms.sites import (
     detect_unsupported_shape,
     explode_site_live_data,
     prepare_site_configurations,
     prepare_sites,
-    site_configurations_silver,
     site_daily_stats,
     site_latest,
-    site_live_silver,
-    sites_silver,
     unsupported_shape_in_bronze,
 )
+from warehouse.datasets import History, LatestWins, dataset
 from warehouse.reader import read_file
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -48,6 +48,25 @@ def land(content: Any, path: str = "landing/x/file.json", ingested_at: datetime 
 
 def failures(frame: pl.DataFrame, suite: Any) -> list[list[str]]:
     return validate(frame, suite).failed_rules.to_list()
+
+
+def latest_wins(source: str, valid: pl.LazyFrame) -> pl.LazyFrame:
+    """The fate of every valid row under the source's LatestWins strategy (refine's silver step)."""
+    strategy = dataset(source).silver
+    assert isinstance(strategy, LatestWins)
+    return history.latest_wins(valid, strategy.keys, strategy.values)
+
+
+def configuration_versions(valid: pl.LazyFrame) -> pl.LazyFrame:
+    """The fate of every valid configuration under the dataset's History(valid_from) strategy."""
+    strategy = dataset("site_configurations").silver
+    assert isinstance(strategy, History) and strategy.valid_from is not None
+    return history.versions_from(valid, strategy.keys, strategy.values, strategy.valid_from)
+
+
+def kept(fates: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows refine writes to silver."""
+    return fates.filter(pl.col("_fate") == history.KEPT)
 
 
 def live_object(site_id: Any = 1, n: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -88,7 +107,7 @@ def test_site_ids_normalise_and_every_site_rule_has_a_failing_record() -> None:
     prepared = prepare_sites(land(records)).collect()
     assert prepared["site_id"].to_list()[:5] == ["1", "2", "3", "4", "97793139571608984782651508457645241472"]
     failed = failures(prepared, sites.SUITE)
-    expected = [[]] * 5 + [["site_id_present"]] * 3 + [["name_not_empty"], ["location_not_empty"]]
+    expected: list[list[str]] = [[]] * 5 + [["site_id_present"]] * 3 + [["name_not_empty"], ["location_not_empty"]]
     expected += [["no_conflicting_duplicate"]] * 2 + [[], []]
     assert failed == expected
 
@@ -103,7 +122,12 @@ def test_sites_missing_column_fails_the_dataset_rule_with_a_readable_reason() ->
 def test_sites_silver_latest_ingest_wins() -> None:
     first = prepare_sites(land([{"id": 1, "name": "Old", "location": "north"}], "a.json", T0))
     second = prepare_sites(land([{"id": "1", "name": "New", "location": "south"}], "b.json", T0 + timedelta(days=1)))
-    silver = sites_silver(pl.concat([second, first], how="diagonal_relaxed")).collect()
+    fates = latest_wins("sites", pl.concat([second, first], how="diagonal_relaxed")).collect()
+    assert fates.sort("_ingested_at").select("site_id", "name", "_fate").rows() == [
+        ("1", "Old", history.SUPERSEDED),
+        ("1", "New", history.KEPT),
+    ]
+    silver = fates.filter(pl.col("_fate") == history.KEPT)
     assert silver.select("site_id", "name", "location").rows() == [("1", "New", "south")]
 
 
@@ -233,9 +257,12 @@ def config_batch(records: list[dict[str, Any]], ingested_at: datetime, path: str
     return prepare_site_configurations(land(records, path, ingested_at))
 
 
-def history_rows(frame: pl.LazyFrame) -> list[tuple[Any, ...]]:
+def history_rows(*batches: pl.LazyFrame) -> list[tuple[Any, ...]]:
+    """Silver configuration history of every row of the given files, as refine rebuilds it."""
+    valid = pl.concat(batches, how="diagonal_relaxed")
     return (
-        frame.select("site_id", "battery_capacity_kwh", "valid_from", "valid_to", "is_current")
+        kept(configuration_versions(valid))
+        .select("site_id", "battery_capacity_kwh", "valid_from", "valid_to", "is_current")
         .sort("site_id", "valid_from")
         .collect()
         .rows()
@@ -245,29 +272,29 @@ def history_rows(frame: pl.LazyFrame) -> list[tuple[Any, ...]]:
 def test_new_configuration_closes_the_previous_one_and_resends_add_nothing() -> None:
     t1, t2, t3 = T0, T0 + timedelta(days=3), T0 + timedelta(days=5)
     first = config_batch([nested(1), nested(2)], t1, "c1.json")
-    silver1 = site_configurations_silver(None, first)
-    assert history_rows(silver1) == [("1", 3100.0, t1, None, True), ("2", 3100.0, t1, None, True)]
+    assert history_rows(first) == [("1", 3100.0, t1, None, True), ("2", 3100.0, t1, None, True)]
 
     # Site 1 gets a larger battery; site 2's configuration is sent again unchanged.
     second = config_batch([nested(1, capacity_kwh=6200), nested(2)], t2, "c2.json")
-    silver2 = site_configurations_silver(silver1, second)
-    assert history_rows(silver2) == [
+    expected = [
         ("1", 3100.0, t1, t2, False),
         ("1", 6200.0, t2, None, True),
         ("2", 3100.0, t1, None, True),
     ]
-    # The unchanged configuration keeps its original lineage.
-    site2 = silver2.filter(pl.col("site_id") == "2").collect()
-    assert site2["_source_file"].to_list() == ["c1.json"]
-    assert site2["production_pv_units"].dtype == pl.Int64
+    assert history_rows(first, second) == expected
+    # The unchanged configuration is a duplicate: silver keeps the original row and lineage.
+    fates = configuration_versions(pl.concat([first, second], how="diagonal_relaxed")).collect()
+    site2 = fates.filter(pl.col("site_id") == "2").sort("_ingested_at")
+    assert site2.select("_source_file", "_fate").rows() == [("c1.json", history.KEPT), ("c2.json", history.DUPLICATE)]
 
-    # Re-running with the same batch changes nothing.
-    assert history_rows(site_configurations_silver(silver2, second)) == history_rows(silver2)
+    # The same configurations sent again in a later file add no version.
+    again = config_batch([nested(1, capacity_kwh=6200), nested(2)], t3, "c2-again.json")
+    assert history_rows(first, second, again) == expected
 
     # An explicit valid_from earlier than the current version is slotted into the history.
     late = config_batch([{**nested(1, capacity_kwh=4000), "valid_from": "2024-05-02 00:00:00"}], t3, "c3.json")
     t_late = datetime(2024, 5, 2, tzinfo=UTC)
-    assert history_rows(site_configurations_silver(silver2, late))[:3] == [
+    assert history_rows(first, second, late)[:3] == [
         ("1", 3100.0, t1, t_late, False),
         ("1", 4000.0, t_late, t2, False),
         ("1", 6200.0, t2, None, True),
@@ -288,13 +315,9 @@ def test_history_is_deterministic_within_one_batch() -> None:
         ("1", 30.0, datetime(2024, 5, 2, tzinfo=UTC), datetime(2024, 5, 3, tzinfo=UTC), False),
         ("1", 10.0, datetime(2024, 5, 3, tzinfo=UTC), None, True),
     ]
-    both = pl.concat([one, other], how="diagonal_relaxed")
-    assert history_rows(site_configurations_silver(None, both)) == expected
-    reversed_order = pl.concat([other, one], how="diagonal_relaxed")
-    assert history_rows(site_configurations_silver(None, reversed_order)) == expected
-    # And batch by batch, in either order.
-    assert history_rows(site_configurations_silver(site_configurations_silver(None, other), one)) == expected
-    assert history_rows(site_configurations_silver(site_configurations_silver(None, one), other)) == expected
+    # Refine rebuilds the history from all rows, so only the order they are stacked in could matter.
+    assert history_rows(one, other) == expected
+    assert history_rows(other, one) == expected
 
 
 # --------------------------------------------------------------------------- live data
@@ -402,8 +425,8 @@ def test_every_live_rule_has_a_failing_record() -> None:
         (None, live_object(1)),
         ("site_id_present", live_object(" ")),
         ("array_lengths_equal", live_object(3, 1, load_kwh=[1, 2])),
-        ("dt_stamp_parseable", live_object(4, **{"dt-stamp": ["03/05/2023, 21:37:00"]})),
-        ("dt_stamp_parseable", live_object(5, **{"dt-stamp": [1672531200]})),
+        ("dt_stamp_parseable", live_object(4, 1, **{"dt-stamp": ["03/05/2023, 21:37:00"]})),
+        ("dt_stamp_parseable", live_object(5, 1, **{"dt-stamp": [1672531200]})),
         ("soc_is_number", live_object(6, soc=["half"])),
         ("soc_is_number", live_object(7, soc=[float("nan")])),
         ("soc_is_number", live_object(8, soc=[True])),
@@ -485,10 +508,16 @@ def test_live_silver_latest_ingest_wins() -> None:
         reading("1", 0, 20, 2, 2, ingested=T0),
         reading("1", 10, 30, 3, 3),
     ]
-    silver = site_live_silver(live_frame(rows)).collect()
-    assert silver.select("site_id", "soc", "event_date").rows() == [
-        ("1", 10.0, date(2024, 5, 1)),
-        ("1", 30.0, date(2024, 5, 1)),
+    fates = latest_wins("site_live_data", live_frame(rows)).collect()
+    assert fates.sort("soc").select("soc", "_fate").rows() == [
+        (10.0, history.KEPT),
+        (20.0, history.SUPERSEDED),
+        (30.0, history.KEPT),
+    ]
+    silver = fates.filter(pl.col("_fate") == history.KEPT).sort("dt_stamp")
+    assert silver.select("site_id", "dt_stamp", "soc").rows() == [
+        ("1", T0, 10.0),
+        ("1", T0 + timedelta(minutes=10), 30.0),
     ]
 
 
@@ -496,12 +525,12 @@ def configs_silver() -> pl.LazyFrame:
     change = T0 + timedelta(hours=12)  # 2024-05-01 12:00 UTC
     first = config_batch([nested(1), nested(2, vendor="KATL", capacity_kwh=500)], T0, "c1.json")
     second = config_batch([nested(1, vendor="KATL", capacity_kwh=6200)], change, "c2.json")
-    return site_configurations_silver(site_configurations_silver(None, first), second)
+    return kept(configuration_versions(pl.concat([first, second], how="diagonal_relaxed")))
 
 
 def register() -> pl.LazyFrame:
     records = [{"id": 1, "name": "Willo Woods", "location": "north"}, {"id": 2, "name": "Oak", "location": "south"}]
-    return sites_silver(prepare_sites(land(records)))
+    return kept(latest_wins("sites", prepare_sites(land(records))))
 
 
 def test_site_latest_shows_the_latest_reading_and_current_configuration() -> None:

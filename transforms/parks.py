@@ -1,10 +1,13 @@
-"""Wind and solar parks: register and readings from bronze to silver and gold.
+"""Wind and solar parks: register and readings from bronze to typed rows, and
+the gold tables built from silver.
 
 Pure Polars, LazyFrame in and out. Bronze holds every source field as raw text
 plus the ingest columns ``_source_file``, ``_file_hash``, ``_ingested_at``,
-``_run_id`` and ``_row_number``.
+``_run_id`` and ``_row_number``. Which rows of a key silver keeps is not
+decided here: ``warehouse/datasets.py`` declares each source's keys, values
+and strategy, and ``transforms/history.py`` applies them.
 
-Rules (the data contract of issue 3, with the choices it leaves open):
+Rules (the data contract, with the choices it leaves open):
 
 * **Park name.** A readings row belongs to the park in its ``park_name``
   column when the file has one, otherwise to the stem of ``_source_file``
@@ -68,16 +71,6 @@ PARK_SOURCE_COLUMNS = ("park_name", "timezone", "energy_type")
 READING_SOURCE_COLUMNS = ("datetime", "MW")
 # Where prepared readings keep the raw text of each source column.
 RAW_READING_COLUMNS = {"datetime": "datetime_raw", "MW": "mw_raw"}
-SILVER_COLUMNS = (
-    "park_name",
-    "energy_type",
-    "ts_local",
-    "ts_utc",
-    "interval_minutes",
-    "mw",
-    "energy_mwh",
-)
-LINEAGE_COLUMNS = ("_file_hash", "_ingested_at")
 
 _TS_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -155,22 +148,6 @@ def prepare_parks(bronze: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(conflicting_duplicate=conflicting.fill_null(False))
 
 
-def current_parks(parks: pl.LazyFrame) -> pl.LazyFrame:
-    """The current register from valid park rows of any number of files.
-
-    A later file replaces a park's attributes: per ``park_name`` the row with
-    the highest ``(_ingested_at, _row_number)`` wins. Returns ``park_name``,
-    ``timezone``, ``energy_type``.
-    """
-    order = [c for c in ("_ingested_at", "_row_number") if c in _names(parks)]
-    ordered = parks.sort(order, nulls_last=False) if order else parks
-    return (
-        ordered.unique(subset=["park_name"], keep="last", maintain_order=True)
-        .select(PARK_SOURCE_COLUMNS)
-        .sort("park_name")
-    )
-
-
 def _register(parks: pl.LazyFrame) -> pl.DataFrame:
     """One row per park with a usable timezone (the register is small)."""
     return (
@@ -245,7 +222,7 @@ def prepare_park_readings(
     """Typed readings plus the helper columns the readings suite checks.
 
     ``parks`` is the current register (``park_name``, ``timezone``,
-    ``energy_type``; one row per park, e.g. from :func:`current_parks`).
+    ``energy_type``; one row per park: the current versions of silver parks).
 
     Adds ``park_name``, ``ts_local`` (naive), ``mw`` (Float64), ``park_known``,
     ``awaits_park``, ``energy_type``, ``timezone``, ``ts_utc``,
@@ -314,32 +291,6 @@ def prepare_park_readings(
         local_time_exists=~(known & ts_ok & pl.col("ts_utc").is_null()),
         conflicting_duplicate=conflicting.fill_null(False),
     ).drop("_known", "_inferred")
-
-
-def park_readings_silver(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """Silver rows from valid prepared readings: one per (park_name, ts_utc).
-
-    The latest ingest wins (highest ``_ingested_at``, then ``_row_number``).
-    Columns: ``SILVER_COLUMNS`` plus ``_file_hash``/``_ingested_at`` when
-    present, sorted by park and instant.
-    """
-    names = _names(valid)
-    order = [c for c in ("_ingested_at", "_row_number") if c in names]
-    lineage = [c for c in LINEAGE_COLUMNS if c in names]
-    ordered = valid.sort(order, nulls_last=False) if order else valid
-    return (
-        ordered.unique(subset=["park_name", "ts_utc"], keep="last", maintain_order=True)
-        .select(*SILVER_COLUMNS, *lineage)
-        .sort("park_name", "ts_utc")
-    )
-
-
-def affected_park_days(readings: pl.LazyFrame) -> pl.LazyFrame:
-    """Distinct (``park_name``, ``date``) touched by new readings: the gold
-    rows to recompute after new silver rows land."""
-    return (
-        readings.select("park_name", date=pl.col("ts_local").dt.date()).drop_nulls().unique().sort("park_name", "date")
-    )
 
 
 def _day_minutes(days: pl.LazyFrame, timezones: list[str]) -> pl.LazyFrame:

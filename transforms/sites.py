@@ -1,12 +1,15 @@
-"""Battery sites: register, configurations and 10-minute live data from bronze to silver and gold.
+"""Battery sites: register, configurations and 10-minute live data from bronze to typed rows, and
+the gold tables built from silver.
 
 Pure Polars, LazyFrame in and out (``detect_unsupported_shape`` is the one helper that works on
 parsed JSON records, for the reader). Bronze holds every top-level JSON field as text: scalars as
 their JSON text with strings unquoted (``1`` -> ``"1"``, ``"Tesla"`` -> ``"Tesla"``), objects and
 arrays as compact JSON text, plus the ingest columns ``_source_file``, ``_file_hash``,
-``_ingested_at``, ``_run_id`` and ``_row_number``.
+``_ingested_at``, ``_run_id`` and ``_row_number``. Which rows of a key silver keeps is not
+decided here: ``warehouse/datasets.py`` declares each source's keys, values and strategy, and
+``transforms/history.py`` applies them.
 
-Rules (the data contract of issue 4, with the choices it leaves open):
+Rules (the data contract, with the choices it leaves open):
 
 * **Site ids** are text. ``1``, ``"1"``, ``"001"`` and ``1.0`` are the same site ``"1"``; any
   other text is kept as sent (stripped), so 128-bit ids stay exact. A blank id, or an array or
@@ -33,16 +36,11 @@ Rules (the data contract of issue 4, with the choices it leaves open):
   the caller leaves the rows waiting in bronze until the site arrives.
 * **Conflicting duplicates.** Within one landed file, two records for the same key (site; site
   and ``valid_from``; site and ``dt_stamp``) with different values are both quarantined
-  (``conflicting_duplicate``). Identical repeats are harmless. Across files the latest ingest wins.
-* **Configuration history.** Versions are rebuilt from the whole history each time, ordered by
-  ``valid_from``: at the same ``valid_from`` the latest ingest wins, a version equal to the one
-  before it is a re-send (not a new version), and each version ends where the next begins
-  (``valid_to``; null while current). Given the same rows, the result does not depend on batch
-  boundaries or on the order batches are processed in (with ``valid_from`` defaulting to the
-  ingest time, a later file is simply a later version).
+  (``conflicting_duplicate``). Identical repeats are harmless. Across files the latest ingest
+  wins in silver; configurations keep every version, ordered by ``valid_from``.
 * **Daily statistics** use UTC days; the battery vendor and capacity of a day are the
   configuration in force at the end of that day (the last instant before the next midnight).
-* **The real producer shape** (``../shared/realdata/sites/``) is rejected, not ingested: records
+* **The real producer shape** is rejected, not ingested: records
   are wrapped in an object keyed by position (``{"live_data": {"1": {...}}}``), the live data
   uses a ``"dt - stamp"`` key and ``03/05/2023, 21:37:00`` stamps whose day/month order cannot
   be known, and its two readings share one timestamp with different values. Guessing would
@@ -85,11 +83,9 @@ CONFIG_VALUE_COLUMNS = (
 )
 LIVE_VALUE_COLUMNS = ("soc", "load_kwh", "net_load_kwh", *NOTIFICATIONS)
 SITE_COLUMNS = ("site_id", "name", "location")
-LINEAGE_COLUMNS = ("_source_file", "_file_hash", "_ingested_at", "_row_number")
 
 # Columns that identify one landed file inside a bronze frame.
 _FILE_KEY = ("_source_file", "_ingested_at")
-_INGEST_ORDER = ("_ingested_at", "_source_file", "_row_number", "_element_index")
 
 # JSON string literals (captured content) and the non-standard number literals Python's json
 # writes for NaN and infinities. Both are rewritten into strings that start with _MARK, so that
@@ -136,10 +132,6 @@ def _number(text: pl.Expr) -> pl.Expr:
 
 def _file_key(names: Sequence[str]) -> list[str]:
     return [c for c in _FILE_KEY if c in names]
-
-
-def _order(names: Sequence[str]) -> list[str]:
-    return [c for c in _INGEST_ORDER if c in names]
 
 
 def normalise_site_id(text: pl.Expr) -> pl.Expr:
@@ -240,18 +232,6 @@ def prepare_sites(bronze: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(conflicting_duplicate=conflicting.fill_null(False))
 
 
-def sites_silver(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per site from valid register rows of any number of files: latest ingest wins."""
-    names = _names(valid)
-    lineage = [c for c in LINEAGE_COLUMNS if c in names]
-    return (
-        valid.sort(_order(names), maintain_order=True)
-        .unique(subset=["site_id"], keep="last", maintain_order=True)
-        .select(*SITE_COLUMNS, *lineage)
-        .sort("site_id")
-    )
-
-
 # --------------------------------------------------------------------------- configurations
 
 
@@ -275,8 +255,13 @@ def prepare_site_configurations(bronze: pl.LazyFrame, sites: pl.LazyFrame | None
 
     vendor_text = pick(battery, "$.vendor", "battery_vendor")
     lowered = vendor_text.str.to_lowercase()
-    vendor = pl.when(lowered == "tesla").then(pl.lit("Tesla"))
-    vendor = vendor.when(lowered == "katl").then(pl.lit("KATL")).otherwise(vendor_text)
+    vendor = (
+        pl.when(lowered == "tesla")
+        .then(pl.lit("Tesla"))
+        .when(lowered == "katl")
+        .then(pl.lit("KATL"))
+        .otherwise(vendor_text)
+    )
 
     typed: dict[str, pl.Expr] = {
         "site_id": normalise_site_id(pl.coalesce(_text("site", names), _text("id", names))),
@@ -298,7 +283,7 @@ def prepare_site_configurations(bronze: pl.LazyFrame, sites: pl.LazyFrame | None
     typed["valid_from"] = (
         pl.when(valid_from_text.is_null()).then(ingested).otherwise(parse_timestamp(valid_from_text, allow_date=True))
     )
-    groups = [
+    groups: list[list[Sequence[str]]] = [
         [("site",), ("id",)],
         [("battery",), _FLAT_BATTERY],
         [("production",), _FLAT_UNITS],
@@ -318,59 +303,6 @@ def prepare_site_configurations(bronze: pl.LazyFrame, sites: pl.LazyFrame | None
     ).is_not_null()
     frame = frame.with_columns(conflicting_duplicate=conflicting.fill_null(False))
     return _with_site_known(frame, sites)
-
-
-def site_configurations_silver(history: pl.LazyFrame | None, new_valid: pl.LazyFrame) -> pl.LazyFrame:
-    """Configuration history per site: ``valid_from``, ``valid_to`` (null while current),
-    ``is_current``; see the module docstring for how versions are formed.
-
-    ``history`` is the current silver table (or None); ``new_valid`` the validated output of
-    :func:`prepare_site_configurations`. Units come out as Int64, kwp as Float64.
-    """
-
-    def versions(frame: pl.LazyFrame) -> pl.LazyFrame:
-        names = _names(frame)
-        return frame.select(
-            pl.col("site_id").cast(pl.String),
-            # Units stay Float64 until the end so that history (Int64) and new rows concatenate.
-            *(pl.col(c).cast(pl.String if c == "battery_vendor" else pl.Float64) for c in CONFIG_VALUE_COLUMNS),
-            pl.col("valid_from").cast(UTC),
-            *(pl.col(c) if c in names else pl.lit(None).alias(c) for c in LINEAGE_COLUMNS),
-        ).with_columns(
-            pl.col("_source_file").cast(pl.String),
-            pl.col("_file_hash").cast(pl.String),
-            pl.col("_ingested_at").cast(UTC),
-            pl.col("_row_number").cast(pl.Int64),
-        )
-
-    parts = [versions(new_valid)]
-    if history is not None:
-        parts.insert(0, versions(history))
-    order = ["site_id", "valid_from", "_ingested_at", "_source_file", "_row_number"]
-    ranked = (
-        pl.concat(parts, how="vertical")
-        .sort(order, nulls_last=False, maintain_order=True)
-        .unique(subset=["site_id", "valid_from"], keep="last", maintain_order=True)
-    )
-    same_as_previous = pl.all_horizontal(
-        [pl.col(c).eq_missing(pl.col(c).shift(1).over("site_id")) for c in CONFIG_VALUE_COLUMNS]
-    ) & (pl.int_range(pl.len()).over("site_id") > 0)
-    return (
-        ranked.filter(~same_as_previous)
-        .with_columns(valid_to=pl.col("valid_from").shift(-1).over("site_id"))
-        .with_columns(
-            *(pl.col(c).cast(pl.Int64) for c in CONFIG_VALUE_COLUMNS if c.endswith("_units")),
-            is_current=pl.col("valid_to").is_null(),
-        )
-        .select(
-            "site_id",
-            *CONFIG_VALUE_COLUMNS,
-            "valid_from",
-            "valid_to",
-            "is_current",
-            *LINEAGE_COLUMNS,
-        )
-    )
 
 
 # --------------------------------------------------------------------------- live data
@@ -490,30 +422,6 @@ def explode_site_live_data(bronze: pl.LazyFrame, sites: pl.LazyFrame | None = No
     ) & key_ok
     frame = typed.with_columns(conflicting_duplicate=conflicting.fill_null(False))
     return _with_site_known(frame, sites)
-
-
-def with_site_known(frame: pl.LazyFrame, sites: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``site_known``: the row's ``site_id`` is in ``sites`` (rows with false wait)."""
-    return _with_site_known(frame, sites)
-
-
-def site_live_silver(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """One reading per (site_id, dt_stamp): the latest ingest wins (then the later file, record
-    and element). Adds ``event_date``, the UTC date of ``dt_stamp``."""
-    names = _names(valid)
-    lineage = [c for c in (*LINEAGE_COLUMNS, "_element_index") if c in names]
-    return (
-        valid.sort(_order(names), nulls_last=False, maintain_order=True)
-        .unique(subset=["site_id", "dt_stamp"], keep="last", maintain_order=True)
-        .select(
-            "site_id",
-            pl.col("dt_stamp").cast(UTC),
-            *LIVE_VALUE_COLUMNS,
-            *lineage,
-            event_date=pl.col("dt_stamp").dt.date(),
-        )
-        .sort("site_id", "dt_stamp")
-    )
 
 
 # --------------------------------------------------------------------------- gold

@@ -43,3 +43,24 @@ def _parse_series(text: pl.Series) -> pl.Series:
         epoch = pl.from_epoch((seconds * 1_000_000).round(0).cast(pl.Int64), time_unit="us")
         parsed = parsed.scatter(missing.arg_true(), epoch.dt.replace_time_zone("UTC"))
     return parsed
+
+
+# Naive forms, for producers whose contract says a timestamp without a zone is UTC.
+_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f")
+
+
+def parse_utc_naive_is_utc(text: pl.Expr) -> pl.Expr:
+    """`parse_utc`, and naive ISO-8601 timestamps read as UTC (for contracts that say so)."""
+    return text.map_batches(_parse_naive_is_utc, return_dtype=UTC)
+
+
+def _parse_naive_is_utc(text: pl.Series) -> pl.Series:
+    parsed = _parse_series(text)
+    text = text.cast(pl.String).str.strip_chars()
+    for fmt in _NAIVE_FORMATS:
+        missing = parsed.is_null() & text.is_not_null()
+        if not missing.any():
+            break
+        retry = text.filter(missing).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
+        parsed = parsed.scatter(missing.arg_true(), retry)
+    return parsed

@@ -34,9 +34,11 @@ from expectations import parks as parks_suite
 from expectations import site_configurations as site_configurations_suite
 from expectations import site_live_data as site_live_data_suite
 from expectations import sites as sites_suite
+from expectations import solar_readings as solar_suite
 from expectations.spec import Suite
 from transforms import parks as parks_transforms
 from transforms import sites as sites_transforms
+from transforms import solar as solar_transforms
 from transforms import usage as usage_transforms
 from warehouse.registry import Table, table
 
@@ -306,6 +308,14 @@ DATASETS: dict[str, Dataset] = {
             explode=Explode(element="_element_index"),
             raw_columns=LIVE_RAW,
             check_records=_shape_check("site_live_data"),
+        ),
+        Dataset(
+            source="solar_readings",
+            required_fields=solar_transforms.SOURCE_COLUMNS,
+            event_date=solar_transforms.event_date,
+            prepare=solar_transforms.prepare_solar,
+            suite=solar_suite.SUITE,
+            silver=LatestWins(keys=("site_id", "ts"), values=solar_transforms.VALUES),
         ),
     )
 }

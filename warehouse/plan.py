@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
-from warehouse.stages import gold_parks, gold_sites, gold_usage
+from warehouse.stages import gold_parks, gold_sites, gold_solar, gold_usage
 from warehouse.stages.changes import Change
 
 STAGES = ("land", "refine", "gold", "publish")
@@ -85,6 +85,15 @@ GOLD: tuple[GoldSpec, ...] = (
         affected=gold_sites.affected_latest,
         build=gold_sites.build_latest_table,
         description="The latest reading and current configuration of every battery site.",
+    ),
+    GoldSpec(
+        name="solar",
+        calendar="solar",
+        inputs=("solar_readings",),
+        tables=(gold_solar.DAILY, gold_solar.ANOMALIES),
+        affected=gold_solar.affected,
+        build=gold_solar.build,
+        description="Daily energy per solar site and every anomalous reading, by UTC date.",
     ),
 )
 GOLD_BY_NAME = {g.name: g for g in GOLD}

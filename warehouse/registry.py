@@ -112,6 +112,12 @@ PRICE_FIELDS = _raw(
     ("price", "Price as sent, currency per kWh."),
 )
 
+SOLAR_FIELDS = _raw(
+    ("site_id", "Site identifier as sent, e.g. SITE_003."),
+    ("timestamp", "Reading time as sent: ISO-8601 with Z or an offset, naive (= UTC), or epoch seconds."),
+    ("energy_generated_kwh", "Energy generated in the reading's interval as sent, kWh."),
+    ("energy_consumed_kwh", "Energy consumed in the reading's interval as sent, kWh."),
+)
 PARK_FIELDS = _raw(
     ("park_name", "Park name as sent (unique per park)."),
     ("timezone", "IANA timezone of the park as sent, e.g. Europe/Amsterdam."),
@@ -476,6 +482,68 @@ _TABLES: tuple[Table, ...] = (
         keys=("customer_id", "hour_start"),
         partition_by="date",
     ),
+    bronze("solar_readings", SOLAR_FIELDS, "Solar generation readings exactly as landed; partitioned by UTC date."),
+    quarantine("solar_readings", SOLAR_FIELDS, "Solar records that cannot be readings (anomalies stay in silver)."),
+    Table(
+        name="solar_readings",
+        layer="silver",
+        columns=(
+            Column("site_id", pl.String(), "Site identifier."),
+            Column("ts", UTC, "Reading time (UTC)."),
+            Column("generated_kwh", pl.Float64(), "Energy generated, kWh (negative: a meter fault, flagged)."),
+            Column("consumed_kwh", pl.Float64(), "Energy consumed, kWh (negative: a meter fault, flagged)."),
+            Column("net_kwh", pl.Float64(), "generated_kwh - consumed_kwh."),
+            Column("is_anomaly", pl.Boolean(), "The reading has a row anomaly (see anomaly_reasons)."),
+            Column(
+                "anomaly_reasons",
+                pl.List(pl.String()),
+                "Row anomalies: negative_generation, negative_consumption (range anomalies are added in gold).",
+            ),
+            *LINEAGE_COLUMNS,
+            Column("event_date", pl.Date(), "UTC date of ts; partition."),
+        ),
+        description="Validated solar readings, one row per site and time; latest ingest wins.",
+        keys=("site_id", "ts"),
+        partition_by="event_date",
+    ),
+    Table(
+        name="solar_site_daily",
+        layer="gold",
+        columns=(
+            Column("site_id", pl.String(), "Site identifier."),
+            Column("date", pl.Date(), "UTC date; partition."),
+            Column("readings", pl.Int64(), "Readings of the day in silver, anomalies included."),
+            Column("generated_kwh", pl.Float64(), "Generation over readings without anomaly, kWh."),
+            Column("consumed_kwh", pl.Float64(), "Consumption over readings without anomaly, kWh."),
+            Column("net_kwh", pl.Float64(), "generated_kwh - consumed_kwh over readings without anomaly."),
+            Column("anomalies", pl.Int64(), "Readings with an anomaly of either kind."),
+            Column("first_ts", UTC, "First reading of the day."),
+            Column("last_ts", UTC, "Last reading of the day."),
+        ),
+        description="Daily energy per solar site (UTC days); anomalous readings counted, not summed.",
+        keys=("site_id", "date"),
+        partition_by="date",
+    ),
+    Table(
+        name="solar_anomalies",
+        layer="gold",
+        columns=(
+            Column("site_id", pl.String(), "Site identifier."),
+            Column("ts", UTC, "Reading time (UTC)."),
+            Column("generated_kwh", pl.Float64(), "Energy generated, kWh."),
+            Column("consumed_kwh", pl.Float64(), "Energy consumed, kWh."),
+            Column(
+                "anomaly_reasons",
+                pl.List(pl.String()),
+                "negative_generation, negative_consumption, generation_above_site_range.",
+            ),
+            Column("detected_at", UTC, "When a gold build first found the reading anomalous with these values."),
+            Column("date", pl.Date(), "UTC date of ts; partition."),
+        ),
+        description="Every anomalous solar reading, with why and since when.",
+        keys=("site_id", "ts"),
+        partition_by="date",
+    ),
     Table(
         name="ingest_log",
         layer="ops",
@@ -550,6 +618,36 @@ _TABLES: tuple[Table, ...] = (
             "gold build removes the rows it has rebuilt (what the gold sensor and `gridlake run` read)."
         ),
         keys=("gold", "date", "change_id"),
+    ),
+    Table(
+        name="alerts",
+        layer="ops",
+        columns=(
+            Column("alert_id", pl.String(), "Stable id of the alert: a hash of site_id and ts."),
+            Column("site_id", pl.String(), "Site of the anomalous reading."),
+            Column("ts", UTC, "Reading time of the anomaly (UTC)."),
+            Column(
+                "anomaly_reasons",
+                pl.List(pl.String()),
+                "The anomaly's reasons in gold.solar_anomalies when it was recorded.",
+            ),
+            Column("detected_at", UTC, "When gold first found the reading anomalous (gold.solar_anomalies)."),
+            Column("alerted_at", UTC, "When the alert was recorded here (once per anomaly, ever)."),
+            Column(
+                "webhook_status",
+                pl.String(),
+                "sent (the webhook answered 2xx), failed (retried on the next evaluation), or "
+                "not_configured (no GRIDLAKE_ALERT_WEBHOOK; sent once one is set).",
+            ),
+            Column("attempts", pl.Int64(), "Webhook POSTs tried for the alert (0 while not configured)."),
+            Column("last_error", pl.String(), "Latest failed POST's error (kept after a later success), else null."),
+            Column("sent_at", UTC, "When the webhook accepted the alert (UTC); null until sent."),
+        ),
+        description=(
+            "One row per solar anomaly (gold.solar_anomalies) alerted: recorded once, and its webhook "
+            "delivery (the solar_anomaly_alerts sensor posts one JSON body per site)."
+        ),
+        keys=("site_id", "ts"),
     ),
 )
 
