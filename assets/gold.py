@@ -7,7 +7,6 @@ A refine run carries the gold of its own calendar (orchestration/work.py): there
 runs with `queued_only`, rebuilding only the run's dates that refine queued, and is skipped when
 none were (a blocking check also skips it). Queued dates outside the run are left to the sensor."""
 
-
 import datetime as dt
 from collections.abc import Iterator
 
