@@ -1,8 +1,8 @@
 """Battery sites: register, configurations and 10-minute live data from bronze to typed rows, and
 the gold tables built from silver.
 
-Pure Polars, LazyFrame in and out (``detect_unsupported_shape`` is the one helper that works on
-parsed JSON records, for the reader). Bronze holds every top-level JSON field as text: scalars as
+Pure Polars, LazyFrame in and out (the producer's unsupported shapes are recognised in
+``transforms/site_shapes.py``). Bronze holds every top-level JSON field as text: scalars as
 their JSON text with strings unquoted (``1`` -> ``"1"``, ``"Tesla"`` -> ``"Tesla"``), objects and
 arrays as compact JSON text, plus the ingest columns ``_source_file``, ``_file_hash``,
 ``_ingested_at``, ``_run_id`` and ``_row_number``. Which rows of a key silver keeps is not
@@ -46,8 +46,8 @@ Rules (the data contract, with the choices it leaves open):
   be known, and its two readings share one timestamp with different values. Guessing would
   silently put readings on the wrong day. All three files are rejected, not only the live data:
   the wrapper is the same contract breach in each, and a producer is better told once, for every
-  file, than half-ingested. :func:`detect_unsupported_shape` (parsed records, for the reader) and
-  :func:`unsupported_shape_in_bronze` (bronze rows) give the specific error for the whole file.
+  file, than half-ingested. ``transforms/site_shapes.py`` gives the specific error for the whole
+  file.
   Should such a file reach the transforms anyway, nothing of it passes: the required columns
   are missing (``required_columns_present`` fails, naming the columns the file has instead) and
   every row fails ``site_id_present``.
@@ -55,10 +55,8 @@ Rules (the data contract, with the choices it leaves open):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -162,7 +160,7 @@ def parse_timestamp(text: pl.Expr, *, allow_date: bool = False) -> pl.Expr:
     return pl.coalesce(attempts)
 
 
-def _similar(column: str, names: Iterable[str]) -> str | None:
+def similar_column(column: str, names: Iterable[str]) -> str | None:
     """A column spelled differently (case, spaces, punctuation) from a required one."""
     key = re.sub(r"[^a-z0-9]", "", column.lower())
     for name in names:
@@ -185,7 +183,7 @@ def _missing_columns(names: Sequence[str], groups: Sequence[Sequence[Sequence[st
             missing.append(" or ".join("+".join(alt) for alt in alternatives))
             continue
         for column in (c for c in alternatives[0] if c not in names):
-            found = _similar(column, source)
+            found = similar_column(column, source)
             missing.append(f"{column} (found {found!r})" if found else column)
     if not missing:
         return None
@@ -493,109 +491,3 @@ def site_daily_stats(live: pl.LazyFrame, configs: pl.LazyFrame) -> pl.LazyFrame:
         .drop("_day_end", "valid_from")
         .sort("site_id", "date")
     )
-
-
-# --------------------------------------------------------------------------- real-file shape
-
-
-_POSITION_KEY = re.compile(r"^\d+$")
-_ISO_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
-_KNOWN_FIELDS = {
-    "sites": SITE_SOURCE_COLUMNS,
-    "site_configurations": CONFIG_SOURCE_COLUMNS,
-    "site_live_data": LIVE_SOURCE_COLUMNS,
-}
-
-
-def _positional_wrapper(record: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
-    """(wrapper key, inner records) for ``{"key": {"1": {...}, "2": {...}}}``, else None."""
-    if len(record) != 1:
-        return None
-    key, inner = next(iter(record.items()))
-    if (
-        isinstance(inner, Mapping)
-        and inner
-        and all(isinstance(k, str) and _POSITION_KEY.match(k) for k in inner)
-        and all(isinstance(v, Mapping) for v in inner.values())
-    ):
-        return key, list(inner.values())
-    return None
-
-
-def detect_unsupported_shape(records: Sequence[Mapping[str, Any]], source: str | None = None) -> str | None:
-    """A readable reason why parsed JSON records do not follow the sites contracts, or None.
-
-    Meant for the reader: when it returns text, the whole file is rejected with it (nothing is
-    landed). Detects records wrapped in an object keyed by position, contract keys spelled
-    differently (``"dt - stamp"``), and dt-stamp text that is not ``YYYY-MM-DD HH:MM:SS``.
-    ``source`` (``sites``, ``site_configurations``, ``site_live_data``) narrows which contract
-    keys are compared; None compares against all three.
-    """
-    problems: list[str] = []
-    inner: list[Mapping[str, Any]] = []
-    for record in records:
-        wrapped = _positional_wrapper(record) if isinstance(record, Mapping) else None
-        if wrapped is None:
-            inner.append(record)
-            continue
-        key, values = wrapped
-        if not any(p.startswith("records are wrapped") for p in problems):
-            problems.append(
-                f'records are wrapped in an object keyed by position ({{"{key}": {{"1": {{...}}, '
-                f"...}}}}, {len(values)} record{'' if len(values) == 1 else 's'}); expected one JSON object per record "
-                "(a single object, an array of objects or NDJSON)"
-            )
-        inner.extend(v for v in values if isinstance(v, Mapping))
-
-    fields = _KNOWN_FIELDS[source] if source else tuple(dict.fromkeys(f for fs in _KNOWN_FIELDS.values() for f in fs))
-    renamed: dict[str, str] = {}
-    for record in inner:
-        for key in record:
-            if key not in fields:
-                close = _similar(key, fields)
-                if close:
-                    renamed.setdefault(key, close)
-    problems.extend(f"key {k!r} instead of {v!r}" for k, v in renamed.items())
-
-    stamp = _first_bad_stamp(inner)
-    if stamp is not None:
-        problems.append(
-            f"dt-stamp {stamp!r} is not YYYY-MM-DD HH:MM:SS (its day/month order cannot be "
-            "known and it has no timezone)"
-        )
-    return "unsupported shape: " + "; ".join(problems) if problems else None
-
-
-def _first_bad_stamp(records: Iterable[Mapping[str, Any]]) -> str | None:
-    for record in records:
-        for key, value in record.items():
-            if re.sub(r"[^a-z0-9]", "", key.lower()) != "dtstamp":
-                continue
-            for stamp in value if isinstance(value, list) else [value]:
-                if isinstance(stamp, str) and not _ISO_STAMP.match(stamp.strip()):
-                    return stamp
-    return None
-
-
-def unsupported_shape_in_bronze(bronze: pl.DataFrame, source: str | None = None) -> str | None:
-    """:func:`detect_unsupported_shape` on a bronze frame (text columns), for callers that only
-    see bronze. Only the first rows are inspected; a wrapper is a one-record file anyway."""
-    fields = [c for c in bronze.columns if not c.startswith("_")]
-    records = []
-    for row in bronze.head(100).select(fields).iter_rows(named=True):
-        record: dict[str, Any] = {}
-        for key, text in row.items():
-            if text is None:
-                continue
-            record[key] = _json_or_text(text)
-        records.append(record)
-    return detect_unsupported_shape(records, source)
-
-
-def _json_or_text(text: str) -> Any:
-    if text[:1] in ("{", "["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text

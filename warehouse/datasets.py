@@ -37,6 +37,7 @@ from expectations import sites as sites_suite
 from expectations import solar_readings as solar_suite
 from expectations.spec import Suite
 from transforms import parks as parks_transforms
+from transforms import site_shapes
 from transforms import sites as sites_transforms
 from transforms import solar as solar_transforms
 from transforms import usage as usage_transforms
@@ -198,12 +199,12 @@ def _site_ids(sites: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _shape_check(source: str) -> Callable[[pl.DataFrame], str | None]:
-    return lambda frame: sites_transforms.unsupported_shape_in_bronze(frame, source)
+    return lambda frame: site_shapes.unsupported_shape_in_bronze(frame, source)
 
 
 def _check_configurations(frame: pl.DataFrame) -> str | None:
     """The real producer's shape, then the contract's alternative fields (nested or flat)."""
-    shape = sites_transforms.unsupported_shape_in_bronze(frame, "site_configurations")
+    shape = site_shapes.unsupported_shape_in_bronze(frame, "site_configurations")
     if shape:
         return shape
     groups = (
