@@ -145,6 +145,27 @@ def generate_solar_cmd(
     click.echo(f"wrote {n} batch(es) to {lake.landing_uri('solar_readings')}")
 
 
+@generate.command("coins")
+@lake_option
+@click.option("--pairs", default=250, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--start", default="2024-12-04T00:00:00Z", show_default=True, help="First minute (ISO-8601 UTC).")
+@click.option("--minutes", default=60, show_default=True, type=click.IntRange(1, 60 * 24 * 31))
+@click.option("--snapshot", is_flag=True, help="Market-snapshot shape (id, symbol, current_price, last_updated).")
+@click.option("--quote", default="usd", show_default=True, help="Quote currency (in snapshot file names).")
+@click.option("--seed", default=0)
+def generate_coins_cmd(
+    lake_root: str | None, pairs: int, start: str, minutes: int, snapshot: bool, quote: str, seed: int
+) -> None:
+    """Minute prices of coin pairs (random walks with jumps), one JSON file per minute."""
+    from warehouse.generate.coins import generate_coins
+
+    lake = Lake.from_env(lake_root)
+    first = dt.datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(dt.UTC)
+    files = generate_coins(pairs, first, minutes, snapshot=snapshot, quote=quote.lower(), seed=seed)
+    n = _write(lake, files, minutes, "coin minutes")
+    click.echo(f"wrote {n} files to {lake.landing_uri('coin_prices')}")
+
+
 @generate.command("sites")
 @lake_option
 @click.option("--sites", default=5, show_default=True, help="Number of battery sites.")
@@ -225,11 +246,22 @@ def ui(lake_root: str | None, port: int) -> None:
 @lake_option
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def sql(lake_root: str | None, query: str, fmt: str) -> None:
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Read every table as it was at this time (ISO-8601; naive = UTC), e.g. 2024-12-05T10:00:00Z.",
+)
+def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None) -> None:
     """Run a read-only SQL query against the lake's DuckDB catalog."""
     from warehouse import catalog
 
-    frame = catalog.query(Lake.from_env(lake_root), query)
+    lake = Lake.from_env(lake_root)
+    if as_of is None:
+        frame = catalog.query(lake, query)
+    else:
+        when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        frame = catalog.query_as_of(lake, query, when if when.tzinfo else when.replace(tzinfo=dt.UTC))
     _print(frame, fmt)
 
 
@@ -252,6 +284,32 @@ def tables(lake_root: str | None) -> None:
     from warehouse import catalog
 
     _print(catalog.table_stats(Lake.from_env(lake_root)), "table")
+
+
+@main.command()
+@lake_option
+@click.option(
+    "--vacuum-hours",
+    default=7 * 24,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep files a version of the last N hours references (at least 168 unless --force).",
+)
+@click.option("--force", is_flag=True, help="Allow a vacuum retention under 7 days.")
+@click.option("--min-files", default=8, show_default=True, help="Compact partitions with at least this many files.")
+def maintain(lake_root: str | None, vacuum_hours: int, force: bool, min_files: int) -> None:
+    """Purge raw rows past their retention, compact small files, vacuum old ones."""
+    from warehouse.maintain import RetentionTooShort
+    from warehouse.maintain import maintain as do_maintain
+
+    try:
+        report = do_maintain(Lake.from_env(lake_root), vacuum_hours=vacuum_hours, force=force, min_files=min_files)
+    except RetentionTooShort as err:
+        raise click.ClickException(str(err)) from None
+    if not report.actions:
+        click.echo("nothing to do")
+        return
+    _print(report.frame(), "table")
 
 
 @main.command()

@@ -129,6 +129,37 @@ def query(lake: Lake, sql: str) -> pl.DataFrame:
         return con.sql(sql).pl()
 
 
+def version_at(lake: Lake, t: Table, when: dt.datetime) -> int | None:
+    """The table's version current at `when` (its latest commit at or before it); None if the
+    table did not exist yet, or the log of that time has been cleaned up (warehouse/maintain.py)."""
+    existing = delta.open_table(lake, t)
+    if existing is None:
+        return None
+    limit = when.timestamp() * 1000
+    versions = [h["version"] for h in existing.history() if h.get("timestamp", limit + 1) <= limit]
+    return max(versions) if versions else None
+
+
+def query_as_of(lake: Lake, sql: str, when: dt.datetime) -> pl.DataFrame:
+    """`query` with every table read as it was at `when` (Delta time travel): views over
+    delta_scan(uri, version := v) in a database of their own."""
+    con = duckdb.connect()
+    try:
+        prepare_connection(con, lake)
+        for layer in LAYERS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        for t in TABLES.values():
+            version = version_at(lake, t, when)
+            if version is not None:
+                con.execute(
+                    f"CREATE VIEW {t.qualified} AS SELECT * FROM delta_scan({_quote(lake.table_uri(t))}, "
+                    f"version := {version})"
+                )
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
 def table_stats(lake: Lake) -> pl.DataFrame:
     """Every registry table with its Delta version, row count (from the log) and last commit."""
     rows: list[dict[str, object]] = []

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from expectations import coin_prices as coin_suite
 from expectations import customer_usage as usage_suite
 from expectations import energy_prices as prices_suite
 from expectations import park_readings as park_readings_suite
@@ -36,6 +37,7 @@ from expectations import site_live_data as site_live_data_suite
 from expectations import sites as sites_suite
 from expectations import solar_readings as solar_suite
 from expectations.spec import Suite
+from transforms import coins as coin_transforms
 from transforms import parks as parks_transforms
 from transforms import site_shapes
 from transforms import sites as sites_transforms
@@ -223,6 +225,16 @@ def _check_configurations(frame: pl.DataFrame) -> str | None:
     return f"missing required column(s) {'; '.join(missing)} (found: {found})"
 
 
+def _check_coin_shape(frame: pl.DataFrame) -> str | None:
+    """Either shape, detected per file: records (pair, time, value) or a market snapshot."""
+    shapes = (coin_transforms.RECORD_FIELDS, coin_transforms.SNAPSHOT_FIELDS)
+    if any(all(c in frame.columns for c in shape) for shape in shapes):
+        return None
+    found = ", ".join(c for c in frame.columns if not c.startswith("_")) or "none"
+    wanted = " or ".join("+".join(shape) for shape in shapes)
+    return f"missing required column(s): {wanted} (found: {found})"
+
+
 def undated() -> pl.Expr:
     """Event date of sources without one (registers, multi-day objects): the null partition."""
     return pl.lit(None, dtype=pl.Date)
@@ -317,6 +329,16 @@ DATASETS: dict[str, Dataset] = {
             prepare=solar_transforms.prepare_solar,
             suite=solar_suite.SUITE,
             silver=LatestWins(keys=("site_id", "ts"), values=solar_transforms.VALUES),
+        ),
+        Dataset(
+            source="coin_prices",
+            # Records or snapshot: checked by _check_coin_shape instead.
+            required_fields=(),
+            event_date=coin_transforms.event_date,
+            prepare=coin_transforms.prepare_coins,
+            suite=coin_suite.SUITE,
+            silver=LatestWins(keys=("pair", "time"), values=("value",)),
+            check_records=_check_coin_shape,
         ),
     )
 }

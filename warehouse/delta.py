@@ -57,6 +57,18 @@ def read_partitions(
     return frame.collect()
 
 
+def partition_dates(lake: Lake, table: Table) -> set[dt.date]:
+    """The non-null partition values of a date-partitioned table, from the Delta log alone."""
+    assert table.partition_by, f"{table.qualified} is not partitioned"
+    existing = open_table(lake, table)
+    if existing is None:
+        return set()
+    values = pl.DataFrame(pa.table(existing.get_add_actions(flatten=True))).get_column(
+        f"partition.{table.partition_by}"
+    )
+    return {v for v in values.unique().to_list() if v is not None}
+
+
 def sample(lake: Lake, table: Table, date: dt.date | None = None, rows: int = 5) -> pl.DataFrame:
     """A few rows (of one partition when given) for previews, without reading the partition."""
     frame = scan(lake, table)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
-from warehouse.stages import gold_parks, gold_sites, gold_solar, gold_usage
+from warehouse.stages import gold_coins, gold_parks, gold_sites, gold_solar, gold_usage
 from warehouse.stages.changes import Change
 
 STAGES = ("land", "refine", "gold", "publish")
@@ -94,6 +94,15 @@ GOLD: tuple[GoldSpec, ...] = (
         affected=gold_solar.affected,
         build=gold_solar.build,
         description="Daily energy per solar site and every anomalous reading, by UTC date.",
+    ),
+    GoldSpec(
+        name="coins",
+        calendar="coins",
+        inputs=("coin_prices",),
+        tables=(gold_coins.VOLATILITY, gold_coins.LATEST),
+        affected=gold_coins.affected,
+        build=gold_coins.build,
+        description="Rolling 24-hour volatility and rank per coin pair and sample time, and each pair's latest.",
     ),
 )
 GOLD_BY_NAME = {g.name: g for g in GOLD}

@@ -118,6 +118,15 @@ SOLAR_FIELDS = _raw(
     ("energy_generated_kwh", "Energy generated in the reading's interval as sent, kWh."),
     ("energy_consumed_kwh", "Energy consumed in the reading's interval as sent, kWh."),
 )
+COIN_FIELDS = _raw(
+    ("pair", "Records shape: <base>/<quote> as sent (lower-cased in silver)."),
+    ("time", "Records shape: sample time as sent: epoch seconds or ISO-8601 (naive = UTC)."),
+    ("value", "Records shape: price as sent."),
+    ("id", "Snapshot shape: coin id as sent, e.g. bitcoin (the pair's base)."),
+    ("symbol", "Snapshot shape: ticker symbol as sent, e.g. btc (kept, not used)."),
+    ("current_price", "Snapshot shape: price in the quote currency as sent."),
+    ("last_updated", "Snapshot shape: sample time as sent (ISO-8601)."),
+)
 PARK_FIELDS = _raw(
     ("park_name", "Park name as sent (unique per park)."),
     ("timezone", "IANA timezone of the park as sent, e.g. Europe/Amsterdam."),
@@ -544,6 +553,61 @@ _TABLES: tuple[Table, ...] = (
         keys=("site_id", "ts"),
         partition_by="date",
     ),
+    bronze("coin_prices", COIN_FIELDS, "Coin price samples exactly as landed (either shape); partitioned by UTC date."),
+    quarantine("coin_prices", COIN_FIELDS, "Coin price samples that failed validation."),
+    Table(
+        name="coin_prices",
+        layer="silver",
+        columns=(
+            Column("pair", pl.String(), "<base>/<quote>, lower case, e.g. bitcoin/usd."),
+            Column("time", UTC, "Sample time (UTC): when the producer fetched the price."),
+            Column("value", pl.Float64(), "Price of one base unit in the quote currency (> 0)."),
+            *LINEAGE_COLUMNS,
+            Column("event_date", pl.Date(), "UTC date of time; partition."),
+        ),
+        description=(
+            "Validated coin prices, one row per pair and sample time; latest ingest wins. Raw history "
+            "older than the retention window is purged by `gridlake maintain`."
+        ),
+        keys=("pair", "time"),
+        partition_by="event_date",
+    ),
+    Table(
+        name="coin_volatility",
+        layer="gold",
+        columns=(
+            Column("pair", pl.String(), "<base>/<quote>."),
+            Column("time", UTC, "Sample time (UTC) the statistics are for."),
+            Column("value", pl.Float64(), "The pair's price at that time."),
+            Column("stddev_24h", pl.Float64(), "Sample standard deviation (n-1) of prices in (time - 24 h, time]."),
+            Column("mean_24h", pl.Float64(), "Mean price in the same window."),
+            Column("samples", pl.Int64(), "Samples in the window (stddev needs 2)."),
+            Column(
+                "rank",
+                pl.Int64(),
+                "1 = most volatile pair sampled in the same UTC minute; ties by pair name; no stddev ranks last.",
+            ),
+            Column("date", pl.Date(), "UTC date of time; partition."),
+        ),
+        description="Rolling 24-hour volatility and rank of every pair at every sample time; kept beyond retention.",
+        keys=("pair", "time"),
+        partition_by="date",
+    ),
+    Table(
+        name="coin_latest",
+        layer="gold",
+        columns=(
+            Column("pair", pl.String(), "<base>/<quote>."),
+            Column("time", UTC, "The pair's latest sample time (UTC)."),
+            Column("value", pl.Float64(), "Latest price."),
+            Column("stddev_24h", pl.Float64(), "stddev_24h at that time."),
+            Column("mean_24h", pl.Float64(), "mean_24h at that time."),
+            Column("samples", pl.Int64(), "Samples in the window at that time."),
+            Column("rank", pl.Int64(), "Rank at that time (gold.coin_volatility)."),
+        ),
+        description="One row per pair: its latest sample with the volatility and rank at that time.",
+        keys=("pair",),
+    ),
     Table(
         name="ingest_log",
         layer="ops",
@@ -648,6 +712,28 @@ _TABLES: tuple[Table, ...] = (
             "delivery (the solar_anomaly_alerts sensor posts one JSON body per site)."
         ),
         keys=("site_id", "ts"),
+    ),
+    Table(
+        name="maintenance",
+        layer="ops",
+        columns=(
+            Column("at", UTC, "When the action was committed."),
+            Column("run_id", pl.String(), "Run (or `cli`) that maintained the lake."),
+            Column("table_name", pl.String(), "Qualified table, e.g. silver.coin_prices."),
+            Column("action", pl.String(), "purge (retention), optimize (compaction) or vacuum."),
+            Column(
+                "horizon",
+                pl.Date(),
+                "purge: first event date kept; older dates are gone and never refined again (else null).",
+            ),
+            Column("rows_removed", pl.Int64(), "purge: rows deleted."),
+            Column(
+                "files_removed", pl.Int64(), "Data files removed from the table (optimize, purge) or deleted (vacuum)."
+            ),
+            Column("files_added", pl.Int64(), "Data files written (optimize: the compacted files)."),
+            Column("version", pl.Int64(), "Table version after the action (null: nothing committed)."),
+        ),
+        description="What `gridlake maintain` did to each table: retention purges, compactions, vacuums.",
     ),
 )
 

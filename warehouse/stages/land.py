@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from deltalake import DeltaTable
 
-from warehouse import delta
+from warehouse import delta, retention
 from warehouse.datasets import Dataset
 from warehouse.lake import Lake
 from warehouse.reader import FileRejected, read_file
@@ -122,6 +122,8 @@ def land(
     known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
     rows: list[LoggedFile] = []
     batch = _BronzeBatch(lake, ds)
+    # Dates before a retention purge's horizon are frozen: such rows go to the null partition.
+    first = max(EVENT_DATE_MIN, retention.horizon(lake, ds.source) or EVENT_DATE_MIN)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
     for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
@@ -139,7 +141,7 @@ def land(
             row = replace(base, status="duplicate", error=f"same content as {known[digest]}")
             report.duplicates.append(row)
         else:
-            row = _land_file(lake, ds, f, base, batch)
+            row = _land_file(lake, ds, f, base, batch, first)
             (report.failed if row.status == "failed" else report.landed).append(row)
             known.setdefault(digest, f.path)
         rows.append(row)
@@ -150,7 +152,9 @@ def land(
     return report
 
 
-def _land_file(lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch: _BronzeBatch) -> LoggedFile:
+def _land_file(
+    lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch: _BronzeBatch, first: dt.date
+) -> LoggedFile:
     app_id = f"{ds.source}:{base.file_hash}"
     done = batch.done(app_id)
     rows_read = 0
@@ -169,7 +173,7 @@ def _land_file(lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch:
                     _file_hash=pl.lit(base.file_hash),
                     _ingested_at=pl.lit(base.landed_at, dtype=pl.Datetime("us", "UTC")),
                     _run_id=pl.lit(base.run_id),
-                    _event_date=_in_range(ds.event_date()),
+                    _event_date=_in_range(ds.event_date(), first),
                 )
                 rows_read += frame.height
                 dates.update(frame.get_column("_event_date").unique().to_list())
@@ -249,8 +253,8 @@ def _check_records(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
         raise FileRejected(path, reason)
 
 
-def _in_range(date: pl.Expr) -> pl.Expr:
-    return pl.when(date.is_between(EVENT_DATE_MIN, event_date_max())).then(date).otherwise(None)
+def _in_range(date: pl.Expr, first: dt.date) -> pl.Expr:
+    return pl.when(date.is_between(first, event_date_max())).then(date).otherwise(None)
 
 
 def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:

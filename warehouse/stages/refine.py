@@ -21,7 +21,7 @@ import polars as pl
 from deltalake.schema import Field
 
 from transforms import history
-from warehouse import delta
+from warehouse import delta, retention
 from warehouse.datasets import Dataset, History, LatestWins, PerDate, dataset
 from warehouse.lake import Lake
 from warehouse.registry import EVENT_DATE_RULE, Table, table
@@ -155,7 +155,10 @@ def refine(
     every refined date, changed or not (a backfill)."""
     now = now or dt.datetime.now(dt.UTC)
     report = RefineReport(ds.source)
-    wanted = set(dates)
+    # Dates a retention purge left behind have no bronze: rebuilding them would lose what
+    # their files were counted as (warehouse/retention.py).
+    horizon = retention.horizon(lake, ds.source)
+    wanted = {d for d in dates if d is None or horizon is None or d >= horizon}
     if not wanted:
         return report
     reference, ref_version = _reference(lake, ds)

@@ -1,0 +1,73 @@
+"""Retention of raw history: sources whose raw rows (bronze and silver) are kept only for a
+window, and the horizon a purge leaves behind.
+
+The window is counted back from the newest sample in silver, not from the wall clock: a paused
+producer or a lake of old data keeps its history, and the result does not depend on when
+`gridlake maintain` runs. Whole event dates are purged (bronze and silver are partitioned by
+them): dates before the date of (newest sample - window) go. A purge never touches gold.
+
+The horizon (the first date kept, recorded in ops.maintenance) freezes what lies before it:
+landing sends rows dated before it to the null partition, where refine quarantines them
+(`event_date_in_range`); refine and backfill never rebuild those dates (their bronze is gone, so
+rebuilding would lose the counts and silver of files refined before); and gold that needs them
+is not rebuilt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from warehouse import delta
+from warehouse.lake import Lake
+from warehouse.registry import table
+
+MAINTENANCE = table("ops.maintenance")
+
+
+@dataclass(frozen=True)
+class Retention:
+    source: str
+    # Environment variable holding the window (read when maintenance runs), and its default.
+    env: str
+    default: dt.timedelta
+    # Silver column of the sample time the window is counted back from.
+    time_column: str
+
+    def window(self) -> dt.timedelta:
+        text = os.environ.get(self.env, "").strip()
+        return parse_window(text, self.env) if text else self.default
+
+
+RETENTION: dict[str, Retention] = {
+    r.source: r
+    for r in (
+        # Two days: the 24-hour volatility windows of the newest day need the day before.
+        Retention("coin_prices", "GRIDLAKE_COIN_RETENTION", dt.timedelta(days=2), "time"),
+    )
+}
+
+
+def parse_window(text: str, name: str = "window") -> dt.timedelta:
+    """`2d`, `48h`, `90m` or a bare number of days."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([dhm]?)", text.strip().lower())
+    if not match:
+        raise ValueError(f"{name}={text!r}: use a number of days, or a number with d, h or m (e.g. 2d, 48h)")
+    unit = {"d": "days", "": "days", "h": "hours", "m": "minutes"}[match.group(2)]
+    return dt.timedelta(**{unit: float(match.group(1))})
+
+
+def horizon(lake: Lake, source: str) -> dt.date | None:
+    """First event date kept by the last purge of `source` (None: never purged)."""
+    if source not in RETENTION or not delta.exists(lake, MAINTENANCE):
+        return None
+    purges = (
+        delta.scan(lake, MAINTENANCE)
+        .filter((pl.col("action") == "purge") & (pl.col("table_name") == f"silver.{source}"))
+        .select(pl.col("horizon").max())
+        .collect()
+    )
+    return purges.item()
