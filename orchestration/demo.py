@@ -11,6 +11,7 @@ START = dt.date(2020, 8, 5)
 PARKS_START = dt.date(2024, 3, 25)
 SITES_START = dt.date(2023, 1, 1)
 SOLAR_START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+COINS_START = dt.datetime(2024, 12, 4, tzinfo=dt.UTC)
 
 DEMO_QUERIES = {
     "Hourly usage and cost (gold.hourly_usage)": (
@@ -35,6 +36,11 @@ DEMO_QUERIES = {
         "SELECT site_id, date, readings, round(generated_kwh, 1) AS generated_kwh, round(consumed_kwh, 1) "
         "AS consumed_kwh, round(net_kwh, 1) AS net_kwh, anomalies FROM gold.solar_site_daily ORDER BY ALL"
     ),
+    "Most volatile coin pairs in the latest minute (gold.coin_volatility)": (
+        "SELECT rank, pair, time, value, round(stddev_24h, 6) AS stddev_24h, samples FROM gold.coin_volatility "
+        "WHERE date_trunc('minute', time) = (SELECT date_trunc('minute', max(time)) FROM gold.coin_latest) "
+        "ORDER BY rank LIMIT 5"
+    ),
     "Files landed (ops.ingest_log)": (
         "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
         "sum(rows_valid)::BIGINT AS valid, sum(rows_quarantined)::BIGINT AS quarantined "
@@ -56,6 +62,7 @@ def _drop(lake: Lake, files) -> int:
 
 def run_demo(lake: Lake, customers: int, days: int) -> None:
     from orchestration.run import run_pending
+    from warehouse.generate.coins import generate_coins
     from warehouse.generate.parks import generate_parks
     from warehouse.generate.prices import generate_prices
     from warehouse.generate.sites import generate_sites
@@ -74,6 +81,8 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     n += _drop(lake, generate_sites(sites=5, start=SITES_START, days=7))
     # A day of solar batches from 5 sites, one every 30 minutes, 2 % of readings faulty.
     n += _drop(lake, batches(SOLAR_START, 48, dt.timedelta(minutes=30), sites=5, records=50, anomaly_rate=0.02))
+    # Two hours of minute prices of 25 coin pairs.
+    n += _drop(lake, generate_coins(25, COINS_START, 120))
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
     summary = run_pending(lake.root)
     for label, ok in summary.runs:

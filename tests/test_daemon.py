@@ -64,6 +64,19 @@ def prices_csv(rows_: list[tuple[int, float]]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def coin_json(samples: list[tuple[str, int, int]]) -> bytes:
+    start = 1733270400  # 2024-12-04T00:00:00Z
+    return json.dumps([{"pair": p, "time": start + 60 * m, "value": v} for p, m, v in samples]).encode()
+
+
+def coin_ranks(lake: Lake) -> list[tuple]:
+    return rows(
+        lake,
+        "select pair, round(stddev_24h, 4), rank from gold.coin_volatility "
+        "where time = TIMESTAMPTZ '2024-12-04 00:02:00+00' order by pair",
+    )
+
+
 def costs(lake: Lake, customer: str) -> dict[str, float | None]:
     got = rows(
         lake,
@@ -100,6 +113,9 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
             "load_kwh": [3.0, 4.0], "net_load_kwh": [1.0, 2.0], "pv_notification": [False, True],
             "bio_notification": [False, False], "cro_notification": [False, False]}  # fmt: skip
     drop(lake, "site_live_data", "seven.json", json.dumps(live).encode())
+    coins = [("bitcoin/usd", 0, 10), ("bitcoin/usd", 1, 12), ("bitcoin/usd", 2, 14), ("ethereum/usd", 1, 5),
+             ("ethereum/usd", 2, 5)]  # fmt: skip
+    drop(lake, "coin_prices", "prices_20241204T0002.json", coin_json(coins))
 
     # 2 kWh × 0.5 + 4 kWh × 0.25 = 2.0; 00:10 has no price yet.
     until(service, "cost of customer 1", lambda: costs(lake, "1") == {"00:00": 1.0, "00:05": 1.0, "00:10": None})
@@ -109,6 +125,8 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
         "hourly usage of customer 2",
         lambda: rows(lake, "select usage_kwh from gold.hourly_usage where customer_id = '2'") == [(15.0,)],
     )
+    # stdev(10, 12, 14) = 2; ethereum did not move.
+    until(service, "coin volatility", lambda: coin_ranks(lake) == [("bitcoin/usd", 2.0, 1), ("ethereum/usd", 0.0, 2)])
     bad = rows(lake, "select failed_rules from quarantine.customer_usage")
     assert bad == [(["interval_start_parseable"],)]
     until(service, "the daemon to go idle", lambda: idle(service))
@@ -125,6 +143,8 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
     other = "2020-08-07"
     mostly_bad = [(3, ts(0, other), ts(5, other), 1.0)] + [(3, ts(m, other), ts(m, other), 1) for m in range(5, 35, 5)]
     drop(lake, "customer_usage", "mostly-bad.csv", usage_csv(mostly_bad))
+    # A corrected bitcoin sample and a late ethereum one.
+    drop(lake, "coin_prices", "late.json", coin_json([("bitcoin/usd", 1, 11), ("ethereum/usd", 0, 11)]))
 
     # 2 × 0.5, 8 × 0.25, 3 × 1.0.
     until(service, "corrected and late cost", lambda: costs(lake, "1") == {"00:00": 1.0, "00:05": 2.0, "00:10": 3.0})
@@ -155,6 +175,12 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
         service,
         "site latest",
         lambda: rows(lake, "select name, soc from gold.site_latest where site_id = '7'") == [("Cedar Ridge", 25.0)],
+    )
+    # stdev(10, 11, 14) = 2.0817; stdev(11, 5, 5) = 3.4641: ethereum is now the more volatile.
+    until(
+        service,
+        "recomputed coin volatility",
+        lambda: coin_ranks(lake) == [("bitcoin/usd", 2.0817, 2), ("ethereum/usd", 3.4641, 1)],
     )
     until(service, "the mostly-bad file to be refined", lambda: _status(lake, "mostly-bad.csv") == "refined")
     until(service, "the daemon to go idle", lambda: idle(service))
