@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks.coins import render as coin_lines
 from benchmarks.latency import render as latency_lines
 from benchmarks.measure import machine
 from benchmarks.suite import SCALES, Results, Variant, history_per
@@ -101,6 +102,7 @@ def render(results: Results) -> str:
         *_incremental_section(results),
         *_targets(results),
         *(latency_lines(results.latency) if results.latency else []),
+        *(coin_lines(results.coins) if results.coins else []),
     ]
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]

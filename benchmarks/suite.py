@@ -16,13 +16,14 @@ from pathlib import Path
 
 import click
 
-from benchmarks import latency
+from benchmarks import coins, latency
+from benchmarks.coins import CoinResults
 from benchmarks.latency import Latency
 from benchmarks.measure import loadavg, memory_available, run_isolated
 from benchmarks.variants import build_history, run_dagster, run_floor, run_increment, run_library, run_peer
 from benchmarks.workload import DAY, NEW_DAY, QUICK_CUSTOMERS, S_CUSTOMERS, Landing, write_landing
 
-SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency")
+SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency", "coins")
 SCALES = (1, 2, 4)
 
 
@@ -70,6 +71,7 @@ class Results:
     finished: float = 0.0
     load: list[str] = field(default_factory=list)
     latency: Latency | None = None
+    coins: CoinResults | None = None
 
     def ok(self, key: str) -> list[dict]:
         return [r for r in self.runs.get(key, []) if "error" not in r]
@@ -132,6 +134,8 @@ def run_benchmark(opts: Options) -> Results:
         if "latency" in opts.sections:
             _echo("latency: one day of history, then five drops under the Dagster daemon")
             results.latency = latency.measure(work, QUICK_CUSTOMERS if opts.quick else latency.CUSTOMERS)
+        if "coins" in opts.sections:
+            results.coins = coins.measure(work, opts.rounds, opts.quick, opts.isolate, _echo)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         results.load.append(loadavg())

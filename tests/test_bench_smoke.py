@@ -89,6 +89,20 @@ def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path:
     assert [(r["Path"], r["Rows in file"]) for r in increments] == [("gridlake library", f"{CUSTOMERS:,}")]
 
 
+def test_quick_coin_run_reports_throughput_and_the_incremental_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    main(["--quick", "--rounds", "2", "--no-isolate", "--stages", "coins", "--out", str(out)])
+    text = out.read_text()
+    assert "failed" not in text.lower()
+    stages, increments = tables(text, "## Coin prices (`--stages coins`)")
+    rows = {r["Stage"]: r["Rows"] for r in stages}
+    # 20 pairs x 120 minutes, every sample landed, refined and given its statistics.
+    assert rows["land (parse + bronze)"] == rows["refine (validate + quarantine + silver)"] == "2,400"
+    assert rows["gold coins (coin_volatility + coin_latest)"] == f"{2_400 + 20:,}"
+    assert [r["History"] for r in increments] == ["1 day(s)", "7 day(s)"]
+    assert "Incremental ratio (7-day ÷ 1-day history)" in text
+
+
 def allocate(megabytes: int) -> dict:
     block = bytearray(megabytes << 20)
     block[:: 1 << 12] = b"\x01" * len(block[:: 1 << 12])  # touch every page so it is resident
