@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -228,8 +229,12 @@ def _parse_line(line: bytes, path: str, line_no: int) -> dict[str, Any]:
 
 def as_text(value: Any) -> str | None:
     """The raw text of a JSON value: strings verbatim, everything else as compact JSON."""
-    if value is None or isinstance(value, str):
+    kind = type(value)
+    if value is None or kind is str:
         return value
+    # Integers and finite floats print as json.dumps prints them, far faster (most fields are numbers).
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
