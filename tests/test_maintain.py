@@ -196,3 +196,18 @@ def test_time_travel_reads_a_table_as_it_was(lake: Lake, drop: Drop, tmp_path: P
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert [r["stddev_24h"] for r in json.loads(out.stdout)] == [None, pytest.approx(2**0.5)]
+
+
+def test_the_daily_maintenance_job_purges_through_dagster(lake: Lake, drop: Drop, dagster_home: Path) -> None:
+    from orchestration.definitions import defs
+    from orchestration.resources import lake_for
+
+    four_days(lake, drop)
+    job = defs.get_job_def("maintain_lake")
+    schedule = defs.get_schedule_def("daily_maintenance")
+    assert schedule.cron_schedule == "30 3 * * *" and schedule.job_name == "maintain_lake"
+    result = job.execute_in_process(resources={"lake": lake_for(lake.root)})
+    assert result.success
+    recorded = read(lake, "ops.maintenance").filter(pl.col("action") == "purge")
+    assert set(recorded["run_id"].to_list()) == {result.run_id}
+    assert dates_of(lake, "silver.coin_prices") == DAYS[1:]
