@@ -31,7 +31,7 @@ demo: env $(DAGSTER_HOME)/dagster.yaml
 test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2
 
 ui: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/gridlake ui
