@@ -26,7 +26,8 @@ from benchmarks.workload import QUICK_CUSTOMERS, QUICK_HISTORY_DAYS
     show_default=True,
     help="Comma list of parts to run: pipeline (library path, CSV and NDJSON), dagster, floor, peer, "
     "incremental, scaling (1x, 2x, 4x), latency (drop → gold under the Dagster daemon), coins (minute "
-    "coin prices: 2 days of 250 pairs, and one minute on 1 vs 7 days of history).",
+    "coin prices: 2 days of 250 pairs, and one minute on 1 vs 7 days of history), big (100,000 customers x 1 "
+    "day in one process), backfill (every date of the long history on 1 and 2 processes).",
 )
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1), help="Rounds per variant (medians).")
 @click.option(

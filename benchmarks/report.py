@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks.big import render_backfill, render_big
 from benchmarks.coins import render as coin_lines
 from benchmarks.latency import render as latency_lines
 from benchmarks.measure import machine
@@ -103,6 +104,8 @@ def render(results: Results) -> str:
         *_targets(results),
         *(latency_lines(results.latency) if results.latency else []),
         *(coin_lines(results.coins) if results.coins else []),
+        *(render_big(results.big) if results.big else []),
+        *(render_backfill(results.backfill) if results.backfill else []),
     ]
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]

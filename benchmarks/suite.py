@@ -16,14 +16,15 @@ from pathlib import Path
 
 import click
 
-from benchmarks import coins, latency
+from benchmarks import big, coins, latency
+from benchmarks.big import BackfillResults, BigResults
 from benchmarks.coins import CoinResults
 from benchmarks.latency import Latency
 from benchmarks.measure import loadavg, memory_available, run_isolated
 from benchmarks.variants import build_history, run_dagster, run_floor, run_increment, run_library, run_peer
 from benchmarks.workload import DAY, NEW_DAY, QUICK_CUSTOMERS, S_CUSTOMERS, Landing, write_landing
 
-SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency", "coins")
+SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency", "coins", "big", "backfill")
 SCALES = (1, 2, 4)
 
 
@@ -72,6 +73,10 @@ class Results:
     load: list[str] = field(default_factory=list)
     latency: Latency | None = None
     coins: CoinResults | None = None
+    big: BigResults | None = None
+    backfill: BackfillResults | None = None
+    # The incremental stage's long-history lake, reused by the backfill stage.
+    long_history: Path | None = None
 
     def ok(self, key: str) -> list[dict]:
         return [r for r in self.runs.get(key, []) if "error" not in r]
@@ -136,6 +141,13 @@ def run_benchmark(opts: Options) -> Results:
             results.latency = latency.measure(work, QUICK_CUSTOMERS if opts.quick else latency.CUSTOMERS)
         if "coins" in opts.sections:
             results.coins = coins.measure(work, opts.rounds, opts.quick, opts.isolate, _echo)
+        if "big" in opts.sections:
+            results.big = big.measure_big(work, opts.quick, opts.isolate, _echo)
+        if "backfill" in opts.sections:
+            customers = opts.history_customers or opts.customers
+            results.backfill = big.measure_backfill(
+                work, customers, opts.history_days, opts.isolate, _echo, results.long_history
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
         results.load.append(loadavg())
@@ -209,6 +221,7 @@ def _incremental(results: Results, work: Path) -> None:
         if "error" in results.history[days]:
             _echo(f"history {days}d FAILED: {results.history[days]['error']} | {_tail(log)}")
             return
+    results.long_history = lakes[opts.history_days]
     new_files = generate_usage(opts.customers, NEW_DAY, 1, per="interval", fmt="csv")
     files = list(islice(new_files, 2 * opts.rounds))
     paths = (False, True) if "dagster" in opts.sections else (False,)

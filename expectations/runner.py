@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import great_expectations as gx
@@ -101,6 +101,8 @@ class RuleOutcome:
     # Set when GX raised while evaluating the rule. Such a row rule fails closed:
     # every row is marked as failing it.
     error: str | None = None
+    # Null or NaN values GX skipped (unexpected_percent is of the others).
+    missing: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,26 +223,29 @@ def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
     )
 
 
-def validate(
-    frame: pl.DataFrame, suite: Suite, *, label: str | None = None, groups: pl.Series | None = None
-) -> Validation:
-    """Run every rule of ``suite`` on ``frame``.
+@dataclass(frozen=True)
+class RowCheck:
+    """The rules that need only a piece's own rows (row rules, and batch rules on the input
+    columns), run on one piece of a batch: `validate` checks one piece, a bounded-memory refine
+    checks many and joins them with `combine`."""
 
-    ``label`` (e.g. the source file) is kept in the result's meta and names the batch in Data
-    Docs. With ``groups`` (one value per row, e.g. the event date), the rules on the quarantine
-    flag are judged on each group's rows separately; rows whose group is null are not judged by
-    them (their rows are still validated and quarantined like any other)."""
+    failed_rules: pl.Series
+    quarantined: np.ndarray
+    outcomes: dict[str, RuleOutcome]
+    main: ExpectationSuiteValidationResult
+
+
+def check_rows(frame: pl.DataFrame, suite: Suite) -> RowCheck:
+    """Row rules (and batch rules on the input columns) on `frame`."""
     runtime = _get_runtime()
     compiled = runtime.compiled(suite)
     if QUARANTINED_COLUMN in frame.columns:
         raise ValueError(f"column {QUARANTINED_COLUMN!r} is reserved for the runner")
-
     height = frame.height
     # GX gets only the columns the suite reads: converting raw text and lineage columns to
     # pandas objects would cost more than the validation itself.
     pdf = _to_pandas(frame.select([c for c in frame.columns if c in compiled.columns]))
     main = runtime.validate(pdf, compiled.main, _ROW_RESULT_FORMAT)
-
     masks = {name: np.zeros(height, dtype=np.bool_) for name in suite.row_rule_names}
     outcomes: dict[str, RuleOutcome] = {}
     for res in main.results:
@@ -250,14 +255,39 @@ def validate(
         else:
             outcomes[rule.name] = _dataset_outcome(res, rule, height)
         _drop_unbounded(res)
-    failed_rules = _failed_rules_series(list(masks.values()), suite.row_rule_names, height)
+    quarantined = np.zeros(height, dtype=np.bool_)
+    for mask in masks.values():
+        quarantined |= mask
+    failed = _failed_rules_series(list(masks.values()), suite.row_rule_names, height)
+    return RowCheck(failed, quarantined, outcomes, main)
 
-    results = list(main.results)
+
+def validate(
+    frame: pl.DataFrame, suite: Suite, *, label: str | None = None, groups: pl.Series | None = None
+) -> Validation:
+    """Run every rule of ``suite`` on ``frame``.
+
+    ``label`` (e.g. the source file) is kept in the result's meta and names the batch in Data
+    Docs. With ``groups`` (one value per row, e.g. the event date), the rules on the quarantine
+    flag are judged on each group's rows separately; rows whose group is null are not judged by
+    them (their rows are still validated and quarantined like any other)."""
+    return combine(suite, [check_rows(frame, suite)], groups, label=label)
+
+
+def combine(
+    suite: Suite, pieces: list[RowCheck], groups: pl.Series | None = None, *, label: str | None = None
+) -> Validation:
+    """One Validation from the row checks of a batch's pieces (`groups` lists their rows in the
+    same order): row outcomes summed, then the rules on the quarantine flag judged on all the
+    rows of each group at once."""
+    runtime = _get_runtime()
+    compiled = runtime.compiled(suite)
+    quarantined = np.concatenate([p.quarantined for p in pieces])
+    height = len(quarantined)
+    outcomes = pieces[0].outcomes if len(pieces) == 1 else _summed_pieces([p.outcomes for p in pieces])
+    results = [r for p in pieces for r in p.main.results]
     by_group: dict[Hashable, list[RuleOutcome]] = {}
     if compiled.late is not None:
-        quarantined = np.zeros(height, dtype=np.bool_)
-        for mask in masks.values():
-            quarantined |= mask
         for group, rows in _groups(groups, height):
             # Only the flag column: GX fingerprints every frame it loads.
             flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[rows]})
@@ -272,23 +302,45 @@ def validate(
                     res.meta = {**(res.meta or {}), _META_KEY: {"group": str(group)}}
             results.extend(late.results)
             by_group[group] = judged
-        outcomes.update(_summed(compiled.late_rules, list(by_group.values())))
+        outcomes = {**outcomes, **_summed(compiled.late_rules, list(by_group.values()))}
 
     missing = [r.name for r in suite.rules if r.name not in outcomes]
     if missing:
         raise RuntimeError(f"GX returned no result for rules {missing} of suite {suite.name!r}")
-
-    result = _combined_result(main, results)
+    result = _combined_result(pieces[0].main, results)
     if label is not None:
         result.meta[BATCH_LABEL_META_KEY] = label  # type: ignore[literal-required]  # GX meta is open
+    failed = pieces[0].failed_rules if len(pieces) == 1 else pl.concat([p.failed_rules for p in pieces])
     return Validation(
         suite=suite,
-        failed_rules=failed_rules,
+        failed_rules=failed,
         rules=[outcomes[r.name] for r in suite.rules],
         result=result,
         by_group=by_group if groups is not None else {},
         grouped=groups is not None,
     )
+
+
+def _summed_pieces(pieces: list[dict[str, RuleOutcome]]) -> dict[str, RuleOutcome]:
+    """Each rule's outcome over all pieces: counts summed, success only if every piece passed."""
+    out: dict[str, RuleOutcome] = {}
+    for name, first in pieces[0].items():
+        every = [p[name] for p in pieces]
+        evaluated = sum(o.evaluated for o in every)
+        counted = [o.unexpected for o in every if o.unexpected is not None]
+        unexpected = sum(counted) if counted else None
+        missing = sum(o.missing or 0 for o in every)
+        judged = evaluated - missing
+        out[name] = replace(
+            first,
+            success=all(o.success for o in every),
+            evaluated=evaluated,
+            unexpected=unexpected,
+            unexpected_percent=100.0 * unexpected / judged if unexpected is not None and judged else None,
+            missing=missing,
+            error="; ".join(dict.fromkeys(o.error for o in every if o.error)) or None,
+        )
+    return out
 
 
 def _groups(groups: pl.Series | None, height: int) -> Iterator[tuple[Hashable, np.ndarray]]:
@@ -418,6 +470,7 @@ def _row_outcome(
         unexpected_percent=result.get("unexpected_percent"),
         blocking=True,
         description=rule.description,
+        missing=result.get("missing_count"),
     )
 
 

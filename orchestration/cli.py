@@ -207,11 +207,19 @@ def _report(summary) -> None:
 @lake_option
 @click.option("--start", required=True, help="First date, YYYY-MM-DD.")
 @click.option("--end", required=True, help="Last date, YYYY-MM-DD (inclusive).")
-def backfill(lake_root: str | None, start: str, end: str) -> None:
+@click.option(
+    "--parallel",
+    "processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes to split the dates over (each uses up to GRIDLAKE_MEMORY_MB).",
+)
+def backfill(lake_root: str | None, start: str, end: str, processes: int) -> None:
     """Re-validate bronze and rebuild silver and gold for a date range."""
     from orchestration.run import backfill as do_backfill
 
-    _report(do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root))
+    _report(do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root, processes))
 
 
 @main.command()

@@ -12,13 +12,15 @@ import dagster as dg
 
 from assets.catalog import duckdb_catalog
 from assets.ingest import LAND_ASSETS
+from assets.partitions import new_keys
 from orchestration.instance import instance
 from orchestration.resources import lake_for
 from orchestration.work import Work, gold_work, refine_work
+from warehouse import parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.plan import GOLD, dates_between
-from warehouse.stages import gold, land
+from warehouse.plan import GOLD, calendar_of, dates_between
+from warehouse.stages import gold, land, refine
 
 
 @dataclass
@@ -73,10 +75,14 @@ class _Runner:
         log = land.ingest_log(self.lake)
         self.summary.failed_files = log.filter(status="failed", run_id=landed.run_id)["error"].to_list()
 
-    def refine(self, rebuild: Sequence[dt.date] = ()) -> None:
+    def refine(self, rebuild: Sequence[dt.date] = (), per_date: bool | None = None, part: bool = False) -> None:
+        """`per_date`: only the datasets refined per date (True) or whole (False); `part`: as one
+        process of a parallel backfill (orchestration/work.py, `part_of_parallel`)."""
         # In plan order: a reference table is refined before the datasets that wait for it.
         for ds in DATASETS.values():
-            self.run(*refine_work(self.lake, ds, self.instance.get_dynamic_partitions, rebuild))
+            if per_date is None or ds.per_date == per_date:
+                keys = self.instance.get_dynamic_partitions
+                self.run(*refine_work(self.lake, ds, keys, rebuild, part_of_parallel=part))
 
     def gold(self) -> None:
         for spec in GOLD:
@@ -110,11 +116,44 @@ def run_pending(lake_root: str | None = None) -> RunSummary:
     return runner.summary
 
 
-def backfill(start: dt.date, end: dt.date, lake_root: str | None = None) -> RunSummary:
+def backfill(start: dt.date, end: dt.date, lake_root: str | None = None, processes: int = 1) -> RunSummary:
     """Re-validate and rebuild silver and gold for every date in [start, end] from bronze: the
-    dates are refined with their gold queued whether or not silver changed."""
+    dates are refined with their gold queued whether or not silver changed. `processes` > 1
+    splits the dates over that many spawned processes, each running its own Dagster runs."""
+    dates = dates_between(start, end)
     runner = _Runner(lake_root)
-    runner.refine(rebuild=dates_between(start, end))
+    if processes > 1 and len(dates) > 1:
+        # Tables refined whole first: the per-date ones read them.
+        runner.refine(rebuild=dates, per_date=False)
+        _add_keys(runner, dates)
+        calls = [(lake_root, run) for run in parallel.split(dates, processes)]
+        for part in parallel.spawned_map(_backfill_part, calls):
+            runner.summary.runs += part.runs
+            runner.summary.blocked += part.blocked
+        for ds in DATASETS.values():
+            if ds.per_date:
+                refine.reconcile_log(runner.lake, ds, dates)
+        runner.refine()
+    else:
+        runner.refine(rebuild=dates)
     runner.gold()
     runner.publish()
+    return runner.summary
+
+
+def _add_keys(runner: _Runner, dates: list[dt.date]) -> None:
+    """Every calendar key of the backfill, added once before the processes start (two adding
+    keys to one calendar at once could race)."""
+    for ds in DATASETS.values():
+        cal = calendar_of(ds)
+        if cal is not None:
+            new = new_keys(list(runner.instance.get_dynamic_partitions(cal)), set(dates))
+            if new:
+                runner.instance.add_dynamic_partitions(cal, new)
+
+
+def _backfill_part(lake_root: str | None, dates: list[dt.date]) -> RunSummary:
+    """One process of a parallel backfill: refine runs of its dates, carrying their gold."""
+    runner = _Runner(lake_root)
+    runner.refine(rebuild=dates, per_date=True, part=True)
     return runner.summary

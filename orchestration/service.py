@@ -52,6 +52,7 @@ class Service:
     # Write the repository's dagster.yaml into home even if one is there (a fresh test instance).
     fresh_config: bool = True
     process: subprocess.Popen[bytes] | None = None
+    last_error: str = "none"
 
     def start(self, timeout: float = 120.0) -> Service:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -83,9 +84,15 @@ class Service:
             raise RuntimeError(f"the Dagster service exited with {self.process.returncode}: {self.log_tail()}")
         from dagster import DagsterInstance
 
-        with DagsterInstance.from_config(str(self.home)) as inst:
-            beats = inst.get_daemon_heartbeats()
-            return {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= set(beats)
+        try:
+            with DagsterInstance.from_config(str(self.home)) as inst:
+                beats = inst.get_daemon_heartbeats()
+        except Exception as error:
+            # While the daemon creates or migrates the instance's storage, a reader can meet a
+            # locked or half-made database; that is "not yet", and the timeout still bounds it.
+            self.last_error = f"{type(error).__name__}: {error}"
+            return False
+        return {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= set(beats)
 
     def _webserver_answering(self) -> bool:
         try:
@@ -102,7 +109,9 @@ class Service:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout:.0f} s for {what}; service log: {self.log_tail()}")
+                raise TimeoutError(
+                    f"waited {timeout:.0f} s for {what} (last error: {self.last_error}); service log: {self.log_tail()}"
+                )
             time.sleep(every)
 
     def log_tail(self, lines: int = 20) -> str:

@@ -120,3 +120,19 @@ def test_variants_run_in_their_own_process_and_failures_are_recorded(tmp_path: P
 
     failed = run_isolated(explode, log_path=str(tmp_path / "failed.log"), isolate=False)
     assert failed["error"] == "ValueError: broken variant"
+
+
+def test_quick_big_and_backfill_runs_report_every_row(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    main(["--quick", "--rounds", "1", "--no-isolate", "--stages", "big,backfill", "--out", str(out)])
+    text = out.read_text()
+    assert "failed" not in text.lower()
+    big = {r["Stage"]: r["Rows"] for r in table(text, "## One date of 100,000 meters (`--stages big`)")}
+    # 100 customers x 288 intervals and the day's 288 prices.
+    assert big["**end to end**"] == f"{100 * INTERVALS + INTERVALS:,}"
+    assert big["refine (validate + quarantine + silver)"] == f"{100 * INTERVALS + INTERVALS:,}"
+    runs = table(text, "## Backfill on 1 and 2 processes (`--stages backfill`)")
+    # Both days of the quick history re-validated: 20 customers' usage and the days' prices.
+    assert [(r["Processes"], r["Rows"]) for r in runs] == [
+        (p, f"{2 * (CUSTOMERS * INTERVALS + INTERVALS):,}") for p in "12"
+    ]

@@ -73,10 +73,11 @@ def test_ui_serves_the_code_location_with_its_sensors_running(tmp_path: Path) ->
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 240
-        line = ""
+        line, printed = "", []
         while "Dagster UI on" not in line:
             line = process.stdout.readline()
-            assert line or process.poll() is None, "gridlake ui exited"
+            printed.append(line)
+            assert line or process.poll() is None, "gridlake ui exited:\n" + "".join(printed)
             assert time.monotonic() < deadline, "gridlake ui did not come up"
         assert f"http://127.0.0.1:{port}" in line
         nodes = _graphql(f"http://127.0.0.1:{port}", SENSORS)["repositoriesOrError"]["nodes"]

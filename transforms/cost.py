@@ -154,7 +154,7 @@ def cost_per_interval(usage: pl.LazyFrame, prices: pl.LazyFrame) -> pl.LazyFrame
     )
 
 
-def hourly_usage(cost_per_interval: pl.LazyFrame) -> pl.LazyFrame:
+def hourly_usage(cost_per_interval: pl.LazyFrame, partial: bool = False) -> pl.LazyFrame:
     """Roll priced usage intervals up to UTC hours per customer.
 
     Output columns: customer_id, hour_start (Datetime UTC), usage_kwh, cost,
@@ -237,13 +237,31 @@ def hourly_usage(cost_per_interval: pl.LazyFrame) -> pl.LazyFrame:
             .explode("hour_start")
         ),
     ]
-    return (
-        pl.concat(parts, how="vertical")
-        .group_by("customer_id", "hour_start")
-        .agg(
-            usage_kwh=pl.col("usage_kwh").sum(),
-            cost=pl.when(pl.col("cost").null_count() == 0).then(pl.col("cost").sum()),
-            intervals=pl.len().cast(pl.Int64),
-            is_complete=pl.col("_covered_us").sum() >= _US_PER_HOUR,
-        )
+    partials = _partials(pl.concat(parts, how="vertical"))
+    return partials if partial else hourly_from_partials(partials)
+
+
+def _partials(pieces: pl.LazyFrame) -> pl.LazyFrame:
+    return pieces.group_by("customer_id", "hour_start").agg(
+        usage_kwh=pl.col("usage_kwh").sum(),
+        cost=pl.col("cost").sum(),
+        _unpriced=pl.col("cost").null_count().cast(pl.Int64),
+        intervals=pl.len().cast(pl.Int64),
+        _covered_us=pl.col("_covered_us").sum(),
+    )
+
+
+def hourly_partials(cost_per_interval: pl.LazyFrame) -> pl.LazyFrame:
+    """What `hourly_usage` sums, per customer and hour, over some of the intervals: partials of
+    several pieces of a day add up (`hourly_from_partials`) to the hourly usage of all of them."""
+    return hourly_usage(cost_per_interval, partial=True)
+
+
+def hourly_from_partials(partials: pl.LazyFrame) -> pl.LazyFrame:
+    """Hourly usage from partial sums (one or many per customer and hour)."""
+    return partials.group_by("customer_id", "hour_start").agg(
+        usage_kwh=pl.col("usage_kwh").sum(),
+        cost=pl.when(pl.col("_unpriced").sum() == 0).then(pl.col("cost").sum()),
+        intervals=pl.col("intervals").sum(),
+        is_complete=pl.col("_covered_us").sum() >= _US_PER_HOUR,
     )

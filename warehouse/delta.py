@@ -4,13 +4,15 @@ appends carry a transaction id, replacements are scoped to partitions, upserts m
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import DeltaError, TableNotFoundError
 
+from warehouse.commits import retrying
+from warehouse.delta_files import PartitionWriter
 from warehouse.lake import Lake
 from warehouse.registry import Table
 
@@ -122,59 +124,157 @@ def partition_predicate(column: str, values: Iterable[dt.date | None]) -> str:
     return " OR ".join(parts) or "false"
 
 
-def replace_partitions(lake: Lake, table: Table, frame: pl.DataFrame, values: Iterable[dt.date | None]) -> None:
-    """Atomically replace exactly the given partitions with `frame` (which may be empty)."""
+def replace_partitions(
+    lake: Lake, table: Table, frame: pl.DataFrame | pl.LazyFrame, values: Iterable[dt.date | None]
+) -> None:
+    """Atomically replace exactly the given partitions with `frame` (which may be empty). A
+    LazyFrame is streamed into the one commit batch by batch, never held whole."""
     assert table.partition_by, f"{table.qualified} is not partitioned"
     values = set(values)
+    predicate = partition_predicate(table.partition_by, values)
+    if isinstance(frame, pl.LazyFrame):
+        _replace_streamed(lake, table, frame, values, predicate)
+        return
     frame = conform(frame, table)
+    _check_partitions(table, frame, values)
+    replace_where(lake, table, frame, predicate)
+
+
+def _check_partitions(table: Table, frame: pl.DataFrame, values: set[dt.date | None]) -> None:
+    assert table.partition_by
     unexpected = set(frame.get_column(table.partition_by).unique().to_list()) - values
     if unexpected:
         raise ValueError(f"{table.qualified}: rows outside the partitions being replaced: {unexpected}")
-    replace_where(lake, table, frame, partition_predicate(table.partition_by, values))
 
 
-def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:
-    """Atomically replace the rows matching a SQL predicate with `frame` (a new table is created)."""
+def _replace_streamed(
+    lake: Lake, table: Table, frame: pl.LazyFrame, values: set[dt.date | None], predicate: str
+) -> None:
+    replace_partitions_from(lake, table, frame.collect_batches(), values, frame.clear().collect())
+
+
+def replace_partitions_from(
+    lake: Lake,
+    table: Table,
+    frames: Iterable[pl.DataFrame],
+    values: Iterable[dt.date | None],
+    like: pl.DataFrame | None = None,
+) -> None:
+    """Atomically replace exactly the given partitions with the rows of `frames`, written as
+    they come, in one commit, none held whole (warehouse/delta_files.py). `like`: a frame of
+    their schema (default: the registry's), for when there are none. The null partition and
+    open-schema tables go through delta-rs's writer instead."""
+    assert table.partition_by, f"{table.qualified} is not partitioned"
+    values = set(values)
+    schema = conform(like if like is not None else empty(table), table).to_arrow().schema
+    if None in values or table.open_schema:
+        _write_batches(lake, table, frames, values, schema)
+        return
+    existing = open_table(lake, table)
+    if existing is None:
+        write_deltalake(
+            lake.table_uri(table),
+            schema.empty_table(),
+            partition_by=[table.partition_by],
+            storage_options=lake.delta_options,
+        )
+        existing = open_table(lake, table)
+        assert existing is not None
+    writer = PartitionWriter(lake, table, existing, schema)
+    try:
+        for frame in frames:
+            piece = conform(frame, table)
+            _check_partitions(table, piece, values)
+            writer.write(piece)
+        writer.commit(v for v in values if v is not None)
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _write_batches(
+    lake: Lake, table: Table, frames: Iterable[pl.DataFrame], values: set[dt.date | None], schema: pa.Schema
+) -> None:
+    def batches() -> Iterator[pa.RecordBatch]:
+        for frame in frames:
+            piece = conform(frame, table)
+            _check_partitions(table, piece, values)
+            yield from piece.to_arrow().cast(schema).to_batches()
+
     created = exists(lake, table)
+    assert table.partition_by
     write_deltalake(
         lake.table_uri(table),
-        _arrow(conform(frame, table)),
+        pa.RecordBatchReader.from_batches(schema, batches()),
         mode="overwrite",
-        predicate=predicate if created else None,
-        partition_by=[table.partition_by] if table.partition_by else None,
+        predicate=partition_predicate(table.partition_by, values) if created else None,
+        partition_by=[table.partition_by],
         schema_mode="merge" if table.open_schema else None,
         storage_options=lake.delta_options,
     )
 
 
+def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:
+    """Atomically replace the rows matching a SQL predicate with `frame` (a new table is created)."""
+    rows = _arrow(conform(frame, table))
+
+    def write() -> None:
+        created = exists(lake, table)
+        write_deltalake(
+            lake.table_uri(table),
+            rows,
+            mode="overwrite",
+            predicate=predicate if created else None,
+            partition_by=[table.partition_by] if table.partition_by else None,
+            schema_mode="merge" if table.open_schema else None,
+            storage_options=lake.delta_options,
+        )
+
+    retrying(write, f"replace {table.qualified} where {predicate}")
+
+
 def delete_where(lake: Lake, table: Table, predicate: str) -> None:
     """Delete the rows matching a SQL predicate (nothing to do if the table does not exist)."""
-    existing = open_table(lake, table)
-    if existing is not None:
-        existing.delete(predicate)
+
+    def write() -> None:
+        existing = open_table(lake, table)
+        if existing is not None:
+            existing.delete(predicate)
+
+    retrying(write, f"delete from {table.qualified} where {predicate}")
 
 
 def upsert(lake: Lake, table: Table, frame: pl.DataFrame) -> None:
     """Merge on the table's keys: matching rows are updated, new rows inserted."""
     assert table.keys, f"{table.qualified} has no keys to merge on"
-    frame = conform(frame, table)
-    delta = open_table(lake, table)
-    if delta is None:
-        write_deltalake(
-            lake.table_uri(table),
-            _arrow(frame),
-            mode="append",
-            partition_by=[table.partition_by] if table.partition_by else None,
-            storage_options=lake.delta_options,
-        )
-        return
+    rows = _arrow(conform(frame, table))
     on = " AND ".join(f"t.{k} = s.{k}" for k in table.keys)
-    (
-        delta.merge(_arrow(frame), predicate=on, source_alias="s", target_alias="t")
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+
+    def write() -> None:
+        delta = open_table(lake, table)
+        if delta is None:
+            try:
+                write_deltalake(
+                    lake.table_uri(table),
+                    rows,
+                    mode="error",
+                    partition_by=[table.partition_by] if table.partition_by else None,
+                    storage_options=lake.delta_options,
+                )
+                return
+            except DeltaError:
+                # Another first writer created it meanwhile: merge into theirs instead.
+                delta = open_table(lake, table)
+                if delta is None:
+                    raise
+        (
+            delta.merge(rows, predicate=on, source_alias="s", target_alias="t")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+
+    retrying(write, f"merge into {table.qualified}")
 
 
 def version(lake: Lake, table: Table) -> int | None:

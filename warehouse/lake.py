@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from warehouse.registry import Table
 
 DEFAULT_ROOT = "./lake"
+DEFAULT_MEMORY_MB = 1024
+# What a row of a date being refined costs in memory while its piece is validated and deduplicated
+# (typed and raw columns, the pandas copy Great Expectations reads, the fates), and what the
+# process holds before it (interpreter, Polars, Dagster, Great Expectations). Measured at
+# workload S; see docs/benchmarks.md.
+PIECE_BYTES_PER_ROW = 1200
+BASELINE_MB = 450
+MIN_PIECE_ROWS = 1_000
 
 # The storage settings gridlake honours, read from the environment: the same names the AWS SDKs,
 # delta-rs and s3fs understand, so one set of variables configures every client.
@@ -32,13 +40,30 @@ class Lake:
 
     root: str
     storage_options: dict[str, str] = field(default_factory=dict)
+    # The memory a run may use (GRIDLAKE_MEMORY_MB): it decides how large a piece of a date
+    # refine works on at once.
+    memory_mb: int = DEFAULT_MEMORY_MB
 
     @classmethod
     def from_env(cls, root: str | None = None) -> Lake:
-        """Build from an explicit root, else GRIDLAKE_ROOT, else ./lake; storage options from env."""
+        """Build from an explicit root, else GRIDLAKE_ROOT, else ./lake; storage options and the
+        memory budget from the environment."""
         chosen = root or os.environ.get("GRIDLAKE_ROOT") or DEFAULT_ROOT
         options = {name: os.environ[name] for name in STORAGE_ENV_VARS if os.environ.get(name)}
-        return cls(root=_normalise_root(chosen), storage_options=options)
+        memory = os.environ.get("GRIDLAKE_MEMORY_MB", "").strip()
+        if memory and not memory.isdigit():
+            raise ValueError(f"GRIDLAKE_MEMORY_MB={memory!r}: a whole number of megabytes, e.g. 1024")
+        return cls(
+            root=_normalise_root(chosen),
+            storage_options=options,
+            memory_mb=int(memory) if memory else DEFAULT_MEMORY_MB,
+        )
+
+    @property
+    def piece_rows(self) -> int:
+        """Rows of a date refine holds at once: what the budget leaves after the baseline."""
+        spare = max(self.memory_mb - BASELINE_MB, 0) * (1 << 20)
+        return max(MIN_PIECE_ROWS, spare // PIECE_BYTES_PER_ROW)
 
     @property
     def is_s3(self) -> bool:

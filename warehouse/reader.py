@@ -19,7 +19,7 @@ from typing import IO, Any, cast
 
 import polars as pl
 
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 16 << 20
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 CSV_SUFFIXES = (".csv", ".txt")
 

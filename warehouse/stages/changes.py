@@ -13,13 +13,14 @@ from warehouse.lake import Lake
 @dataclass(frozen=True)
 class Change:
     """Silver dates of `source` that one refine batch is about to rewrite, and the rows it will
-    write for them (`after`), so a spec can look at the new content as well as the old (the
-    lake still holds the old while the change is queued)."""
+    write for them (`after`, lazy: a large date's rows are spilled pieces), so a spec can look
+    at the new content as well as the old (the lake still holds the old while the change is
+    queued)."""
 
     lake: Lake
     source: str
     dates: frozenset[dt.date | None]
-    after: pl.DataFrame
+    after: pl.LazyFrame
 
     @property
     def dated(self) -> set[dt.date]:

@@ -55,6 +55,14 @@ class GoldReport:
     rows: dict[str, int] = field(default_factory=dict)
     acknowledged: int = 0
 
+    def merge(self, other: GoldReport) -> GoldReport:
+        """Add another build of the same spec (other dates) to this report."""
+        self.dates += [d for d in other.dates if d not in self.dates]
+        for name, rows in other.rows.items():
+            self.rows[name] = self.rows.get(name, 0) + rows
+        self.acknowledged += other.acknowledged
+        return self
+
 
 def queue_rows(changes: Iterable[Change], run_id: str, now: dt.datetime | None = None) -> pl.DataFrame:
     """The queue rows for a set of changes: per change and dependent spec, the dates it affects."""

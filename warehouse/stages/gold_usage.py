@@ -9,11 +9,11 @@ dates, a superset of the cost dates), so one run keeps the two consistent."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 
-from transforms.cost import cost_per_interval, hourly_usage
+from transforms.cost import cost_per_interval, hourly_from_partials, hourly_partials
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
@@ -26,20 +26,21 @@ HOURLY = table("gold.hourly_usage")
 DAY = dt.timedelta(days=1)
 
 
-def _spilling(frame: pl.DataFrame) -> set[dt.date]:
+def _spilling(frame: pl.LazyFrame) -> set[dt.date]:
     """Dates (event_date) with an interval that ends after the next midnight."""
-    if frame.is_empty():
-        return set()
     midnight = (pl.col("event_date") + pl.duration(days=1)).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    late = frame.filter(pl.col("interval_end") > midnight)
-    return set(late["event_date"].unique().to_list())
+    late = frame.filter(pl.col("interval_end") > midnight).select("event_date").unique()
+    return set(late.collect(engine="streaming")["event_date"].to_list())
 
 
 def _spills(change: Change, source: Table, dates: Iterable[dt.date]) -> set[dt.date]:
-    """Dates whose intervals of `source` spill past midnight, before or after the change."""
+    """Dates whose intervals of `source` spill past midnight, before or after the change.
+    Both sides are scanned lazily, two columns at a time: a large date is never held whole."""
     dates = set(dates)
-    before = delta.read_partitions(change.lake, source, dates, columns=["event_date", "interval_end"])
-    spilling = _spilling(before)
+    if not dates:
+        return set()
+    before = delta.scan(change.lake, source).filter(pl.col("event_date").is_in(sorted(dates)))
+    spilling = _spilling(before.select("event_date", "interval_end"))
     if change.source == source.name:
         spilling |= _spilling(change.after.select("event_date", "interval_end"))
     return spilling & dates
@@ -62,27 +63,42 @@ def affected(change: Change) -> set[dt.date]:
 
 
 def build(lake: Lake, dates: list[dt.date]) -> dict[str, int]:
-    return {COST.qualified: build_cost(lake, dates), HOURLY.qualified: build_hourly(lake, dates)}
-
-
-def build_cost(lake: Lake, dates: Iterable[dt.date]) -> int:
-    rows = 0
-    for date in dates:
-        usage = delta.read_partitions(lake, USAGE, [date]).lazy()
-        prices = delta.read_partitions(lake, PRICES, [date - DAY, date, date + DAY]).lazy()
-        frame = cost_per_interval(usage, prices).with_columns(date=pl.lit(date)).collect()
-        delta.replace_partitions(lake, COST, frame, [date])
-        rows += frame.height
+    """Cost, then hourly usage, date by date in ascending order: hourly of D reads the cost of
+    D - 1 just rebuilt. A date's usage is priced in pieces of `Lake.piece_rows` rows, streamed
+    into the cost partition, and hourly usage is summed from the pieces' partial sums, so memory
+    follows the piece size, not the size of the date."""
+    rows = {COST.qualified: 0, HOURLY.qualified: 0}
+    for date in sorted(set(dates)):
+        cost_rows, hourly_rows = build_date(lake, date)
+        rows[COST.qualified] += cost_rows
+        rows[HOURLY.qualified] += hourly_rows
     return rows
 
 
-def build_hourly(lake: Lake, dates: Iterable[dt.date]) -> int:
-    rows = 0
-    for date in dates:
-        cost = delta.read_partitions(lake, COST, [date - DAY, date]).lazy()
-        frame = (
-            hourly_usage(cost).filter(pl.col("hour_start").dt.date() == date).with_columns(date=pl.lit(date)).collect()
-        )
-        delta.replace_partitions(lake, HOURLY, frame, [date])
-        rows += frame.height
-    return rows
+def build_date(lake: Lake, date: dt.date) -> tuple[int, int]:
+    prices = delta.read_partitions(lake, PRICES, [date - DAY, date, date + DAY]).lazy()
+    usage = delta.scan(lake, USAGE).filter(pl.col("event_date") == date)
+    partials: list[pl.DataFrame] = []
+    priced = 0
+
+    def costs() -> Iterator[pl.DataFrame]:
+        nonlocal priced
+        for piece in usage.collect_batches(chunk_size=lake.piece_rows):
+            cost = cost_per_interval(piece.lazy(), prices).with_columns(date=pl.lit(date)).collect()
+            partials.append(hourly_partials(cost.lazy()).collect())
+            priced += cost.height
+            yield cost
+
+    delta.replace_partitions_from(lake, COST, costs(), [date])
+    # Intervals of the day before that run past midnight put usage in this day's first hours.
+    midnight = dt.datetime.combine(date, dt.time(), dt.UTC)
+    spilled = delta.scan(lake, COST).filter((pl.col("date") == date - DAY) & (pl.col("interval_end") > midnight))
+    partials.append(hourly_partials(spilled).collect())
+    hourly = (
+        hourly_from_partials(pl.concat(partials).lazy())
+        .filter(pl.col("hour_start").dt.date() == date)
+        .with_columns(date=pl.lit(date))
+        .collect()
+    )
+    delta.replace_partitions(lake, HOURLY, hourly, [date])
+    return priced, hourly.height

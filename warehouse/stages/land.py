@@ -197,11 +197,13 @@ class _BronzeBatch:
     transaction id (source:hash, chunk number) of every chunk in it, so a rerun after a crash
     skips exactly the chunks that were committed."""
 
-    # Measured at workload S: 250k rows per commit lands fastest and peaks at ~0.9 GB (1M: ~1.4 GB).
+    # At most this many rows wait for a commit, and no more than the memory budget's share
+    # (Lake.piece_rows / 4: at workload S, 250k rows per commit peaked at ~0.9 GB, 100k at ~0.65 GB).
     MAX_ROWS = 250_000
 
     def __init__(self, lake: Lake, ds: Dataset) -> None:
         self.lake, self.ds = lake, ds
+        self.max_rows = min(self.MAX_ROWS, max(lake.piece_rows // 4, 1))
         self.table = delta.open_table(lake, ds.bronze)
         self.pending: list[tuple[str, int, pl.DataFrame]] = []
         self.committed: set[str] = set()
@@ -212,7 +214,7 @@ class _BronzeBatch:
 
     def add(self, frame: pl.DataFrame, app_id: str, chunk_no: int) -> None:
         self.pending.append((app_id, chunk_no, frame))
-        if sum(f.height for _, _, f in self.pending) >= self.MAX_ROWS:
+        if sum(f.height for _, _, f in self.pending) >= self.max_rows:
             self.flush()
 
     def discard(self, app_id: str) -> bool:

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 from deltalake.schema import Field
 
-from transforms import history
 from warehouse import delta, retention
-from warehouse.datasets import Dataset, History, LatestWins, PerDate, dataset
+from warehouse.datasets import Dataset, PerDate, dataset
 from warehouse.lake import Lake
-from warehouse.registry import EVENT_DATE_RULE, Table, table
-from warehouse.stages import gold
+from warehouse.registry import Table, table
+from warehouse.stages import fates, gold, pieces
 from warehouse.stages.changes import Change
+from warehouse.stages.fates import Refined
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
@@ -202,68 +202,35 @@ def _refine_batch(
     run_id: str,
     rebuild_gold: bool,
 ) -> tuple[BatchOutcome, set[str]]:
-    raw = delta.read_partitions(lake, ds.bronze, dates) if ds.per_date else delta.scan(lake, ds.bronze).collect()
-    checked, waiting = _prepare(ds, raw, reference)
-    checked, validation = _validate(ds, checked)
-    is_bad = pl.col("failed_rules").list.len() > 0
-    bad = checked.filter(is_bad)
-    quarantine = _quarantine_rows(ds, bad, raw.columns, checked.columns)
-    fates = _fates(ds, checked.filter(~is_bad))
-    counts = _counts(ds, fates, bad, waiting, ref_version)
-    silver = fates.filter(pl.col("_fate") == history.KEPT).with_columns(event_date=_silver_date(ds))
-    silver = silver.select(ds.silver_table.column_names)
-
-    changed = _changed(lake, ds, dates, silver, rebuild_gold)
-    blocked = _blocked(ds, dates, validation)
-    # A per-date batch holds back its blocked dates; a whole table is one batch, held back whole.
-    unblocked = frozenset(changed - set(blocked) if ds.per_date or not blocked else ())
-    queued = gold.enqueue(lake, [Change(lake, ds.source, unblocked, silver)] if unblocked else [], run_id)
-    _write(lake, ds, dates, silver, quarantine, counts, changed)
-
+    with pieces.workspace() as spill:
+        if pieces.wanted(lake, ds, dates):
+            # A date too large for the memory budget: refined in pieces spilled to disk.
+            result = pieces.refine_in_pieces(lake, ds, dates, ref_version, spill)
+        else:
+            raw = (
+                delta.read_partitions(lake, ds.bronze, dates) if ds.per_date else delta.scan(lake, ds.bronze).collect()
+            )
+            result = fates.refine_frame(ds, raw, reference, ref_version)
+        changed = _changed(lake, ds, dates, result, rebuild_gold)
+        blocked = _blocked(ds, dates, result.validation)
+        # A per-date batch holds back its blocked dates; a whole table is one batch, held back whole.
+        unblocked = frozenset(changed - set(blocked) if ds.per_date or not blocked else ())
+        silver = result.silver.lazy()
+        queued = gold.enqueue(lake, [Change(lake, ds.source, unblocked, silver)] if unblocked else [], run_id)
+        _write(lake, ds, dates, result, changed)
     outcome = BatchOutcome(
         dates=dates,
-        rows=checked.height + waiting.height,
-        quarantined=bad.height,
-        in_silver=silver.height,
-        waiting=waiting.height,
-        rules=tuple(validation.rules),
-        gx_result=validation.result,
+        rows=result.rows,
+        quarantined=result.quarantined,
+        in_silver=result.in_silver,
+        waiting=result.waiting,
+        rules=tuple(result.validation.rules),
+        gx_result=result.validation.result,
         blocked=blocked,
         changed=frozenset(changed),
         queued={name: tuple(part["date"].to_list()) for (name,), part in queued.group_by("gold", maintain_order=True)},
     )
-    return outcome, set(counts["file_hash"].to_list())
-
-
-def _prepare(ds: Dataset, raw: pl.DataFrame, reference: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Typed rows to validate, and the (file, date) of rows that wait for reference data."""
-    lazy = raw.lazy()
-    prepared = (ds.prepare(lazy) if reference is None else ds.prepare(lazy, reference.lazy())).collect()
-    if ds.reference is None:
-        # Nothing waits, and a filter would copy the whole batch.
-        return prepared, prepared.clear().select("_file_hash", "_event_date")
-    waits = pl.col(ds.reference.waiting)
-    return prepared.filter(~waits), prepared.filter(waits).select("_file_hash", "_event_date")
-
-
-def _validate(ds: Dataset, checked: pl.DataFrame) -> tuple[pl.DataFrame, Validation]:
-    """Run the suite; a per-date dataset's share rules are judged on each date's rows. A row with
-    no event date in the lake's range has no partition to live in: unless a suite rule already
-    explains it, it is quarantined under the lake's own date rule."""
-    # Great Expectations takes seconds to import: only runs that validate pay for it.
-    from expectations.runner import validate
-
-    groups = checked.get_column("_event_date") if ds.per_date else None
-    validation = validate(checked, ds.suite, groups=groups)
-    checked = checked.with_columns(failed_rules=validation.failed_rules)
-    if ds.per_date:
-        undated = pl.col("_event_date").is_null() & (pl.col("failed_rules").list.len() == 0)
-        checked = checked.with_columns(
-            failed_rules=pl.when(undated)
-            .then(pl.lit([EVENT_DATE_RULE], dtype=pl.List(pl.String)))
-            .otherwise(pl.col("failed_rules"))
-        )
-    return checked, validation
+    return outcome, set(result.counts["file_hash"].to_list())
 
 
 def _blocked(ds: Dataset, dates: tuple[Day, ...], validation: Validation) -> dict[Day, tuple[str, ...]]:
@@ -275,84 +242,7 @@ def _blocked(ds: Dataset, dates: tuple[Day, ...], validation: Validation) -> dic
     return {d: rules for d, rules in failures.items() if rules}
 
 
-def _silver_date(ds: Dataset) -> pl.Expr:
-    """Bronze rows carry their partition value, which is the date silver is partitioned by,
-    unless the dataset dates its prepared rows itself."""
-    silver_date = getattr(ds.scope, "silver_date", None)
-    return pl.col(silver_date or "_event_date")
-
-
-def _fates(ds: Dataset, valid: pl.DataFrame) -> pl.DataFrame:
-    """Label every valid row kept / duplicate / superseded by the dataset's silver strategy.
-    Only what silver and the counts need goes on: raw text stays behind with the bad rows."""
-    strategy = ds.silver
-    keep = {*ds.silver_table.column_names, *strategy.keys, *strategy.values, *ds.row_id, "_event_date", "_ingested_at"}
-    silver_date = getattr(ds.scope, "silver_date", None)
-    if silver_date:
-        keep.add(silver_date)
-    if isinstance(strategy, History) and strategy.valid_from:
-        keep.add(strategy.valid_from)
-    valid = valid.select([c for c in valid.columns if c in keep])
-    match strategy:
-        case LatestWins(keys, values):
-            return history.latest_wins(valid.lazy(), keys, values).collect()
-        case History(keys, values, None):
-            return history.versions(valid.lazy(), keys, values, ds.row_id).collect()
-        case History(keys, values, str() as start):
-            return history.versions_from(valid.lazy(), keys, values, start).collect()
-    raise TypeError(f"unknown silver strategy {strategy!r}")
-
-
-def _counts(
-    ds: Dataset, fates: pl.DataFrame, bad: pl.DataFrame, waiting: pl.DataFrame, ref_version: int | None
-) -> pl.DataFrame:
-    """Where every row went, per file and date: the fates of valid rows, then bad and waiting rows."""
-    outcomes = pl.concat(
-        [
-            fates.select("_file_hash", "_event_date", "_fate"),
-            bad.select("_file_hash", "_event_date", _fate=pl.lit("quarantined")),
-            waiting.select("_file_hash", "_event_date", _fate=pl.lit("waiting")),
-        ]
-    )
-    fate = pl.col("_fate")
-    return (
-        outcomes.lazy()
-        .group_by("_file_hash", "_event_date")
-        .agg(
-            rows=pl.len(),
-            valid=fate.is_in([history.KEPT, history.DUPLICATE, history.SUPERSEDED]).sum(),
-            quarantined=(fate == "quarantined").sum(),
-            duplicate=(fate == history.DUPLICATE).sum(),
-            superseded=(fate == history.SUPERSEDED).sum(),
-            waiting=(fate == "waiting").sum(),
-            in_silver=(fate == history.KEPT).sum(),
-        )
-        .rename({"_file_hash": "file_hash", "_event_date": "event_date"})
-        .with_columns(source=pl.lit(ds.source), reference_version=pl.lit(ref_version, dtype=pl.Int64))
-        .collect()
-    )
-
-
-def _quarantine_rows(ds: Dataset, bad: pl.DataFrame, raw_columns: list[str], prepared: list[str]) -> pl.DataFrame:
-    """The raw text of every source column, plus the quarantine table's own extra columns the
-    prepared frame has (e.g. the element index and the readable array-length error)."""
-    present = set(prepared)
-    exprs = []
-    for c in raw_columns:
-        if c == "_event_date":
-            continue
-        source = ds.raw_columns.get(c, c)
-        # A field the producer added that prepare does not pass through stays in bronze only.
-        exprs.append(pl.col(source).alias(c) if source in present else pl.lit(None, pl.String).alias(c))
-    # Only columns of the quarantine table that bronze does not have: source fields stay as sent.
-    taken = {*raw_columns, *ds.bronze.column_names, "failed_rules", "reason", "event_date"}
-    exprs += [pl.col(c) for c in ds.quarantine.column_names if c not in taken and c in present]
-    return bad.select(
-        *exprs, "failed_rules", reason=pl.col("failed_rules").list.join(", "), event_date=_silver_date(ds)
-    )
-
-
-def _changed(lake: Lake, ds: Dataset, dates: tuple[Day, ...], silver: pl.DataFrame, rebuild_gold: bool) -> set[Day]:
+def _changed(lake: Lake, ds: Dataset, dates: tuple[Day, ...], result: Refined, rebuild_gold: bool) -> set[Day]:
     """Dates whose silver this batch changes. Per-date datasets without change tracking count
     every refined date as changed (comparing would mean reading the old partitions)."""
     if ds.per_date:
@@ -360,8 +250,10 @@ def _changed(lake: Lake, ds: Dataset, dates: tuple[Day, ...], silver: pl.DataFra
         if rebuild_gold or not (isinstance(ds.scope, PerDate) and ds.scope.track_changes):
             return set(dated)
         before = delta.read_partitions(lake, ds.silver_table, dated)
+        silver = result.silver_frame()
         return {d for d in dated if _differs(_on(before, d), _on(silver, d), ds)}
     before = delta.scan(lake, ds.silver_table).collect()
+    silver = result.silver_frame()
     if getattr(ds.scope, "silver_date", None):
         changed = _changed_dates(before, silver, ds)
         return changed | set(silver["event_date"].unique().to_list()) if rebuild_gold else changed
@@ -372,29 +264,22 @@ def _on(frame: pl.DataFrame, date: dt.date) -> pl.DataFrame:
     return frame.filter(pl.col("event_date") == date)
 
 
-def _write(
-    lake: Lake,
-    ds: Dataset,
-    dates: tuple[Day, ...],
-    silver: pl.DataFrame,
-    quarantine: pl.DataFrame,
-    counts: pl.DataFrame,
-    changed: set[Day],
-) -> None:
+def _write(lake: Lake, ds: Dataset, dates: tuple[Day, ...], result: Refined, changed: set[Day]) -> None:
     if ds.per_date:
-        delta.replace_partitions(lake, ds.quarantine, quarantine, dates)
+        delta.replace_partitions(lake, ds.quarantine, result.quarantine, dates)
         dated = [d for d in dates if d is not None]
         if dated:
-            delta.replace_partitions(lake, ds.silver_table, silver, dated)
+            delta.replace_partitions(lake, ds.silver_table, result.silver, dated)
         scope = delta.partition_predicate("event_date", dates)
-        delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}' AND ({scope})")
+        delta.replace_where(lake, FILE_COUNTS, result.counts, f"source = '{ds.source}' AND ({scope})")
         return
+    quarantine = result.quarantine if isinstance(result.quarantine, pl.DataFrame) else result.quarantine.collect()
     old = delta.scan(lake, ds.quarantine).select("event_date").unique().collect()["event_date"]
     delta.replace_partitions(lake, ds.quarantine, quarantine, {None, *old, *quarantine["event_date"]})
     if changed:
         # Rewritten only on change: its Delta version tells dependants that it moved.
-        delta.replace_where(lake, ds.silver_table, silver, "true")
-    delta.replace_where(lake, FILE_COUNTS, counts, f"source = '{ds.source}'")
+        delta.replace_where(lake, ds.silver_table, result.silver_frame(), "true")
+    delta.replace_where(lake, FILE_COUNTS, result.counts, f"source = '{ds.source}'")
 
 
 def _add_missing_columns(lake: Lake, t: Table) -> None:
@@ -435,6 +320,22 @@ def _differs(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> bool:
         return typed.select(pl.struct(columns).hash(seed=7)).to_series().sort()
 
     return not digest(before).equals(digest(after))
+
+
+def reconcile_log(lake: Lake, ds: Dataset, dates: Iterable[dt.date], now: dt.datetime | None = None) -> None:
+    """Sum the ingest log's row counts again, from the file counts, for the files with rows on
+    `dates`: in a parallel backfill two processes can each sum a file's counts (rows on dates of
+    both) before the other's are written."""
+    hashes = set(
+        delta.scan(lake, FILE_COUNTS)
+        .filter((pl.col("source") == ds.source) & pl.col("event_date").is_in(list(dates)))
+        .select("file_hash")
+        .unique()
+        .collect()["file_hash"]
+        .to_list()
+    )
+    if hashes:
+        _update_log(lake, ds, hashes, now or dt.datetime.now(dt.UTC))
 
 
 def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> None:

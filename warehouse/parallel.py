@@ -1,0 +1,38 @@
+"""Dates of a backfill split over spawned processes. Each process refines its own run of dates
+(and builds their gold), so no two write the same partition; the writes they share (file counts,
+the gold queue) retry on a lost commit (warehouse/commits.py). Processes are spawned, never
+forked: a fork after deltalake has started its threads can hang."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def split(dates: Sequence[dt.date], parts: int) -> list[list[dt.date]]:
+    """`dates` sorted and cut into at most `parts` contiguous runs of near-equal length
+    (contiguous: a file's rows of neighbouring dates are mostly refined by one process)."""
+    ordered = sorted(set(dates))
+    parts = max(1, min(parts, len(ordered)))
+    size, extra = divmod(len(ordered), parts)
+    runs, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        runs.append(ordered[start:end])
+        start = end
+    return [r for r in runs if r]
+
+
+def spawned_map(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+    """`fn(*args)` for every args tuple, each in its own spawned process, all at once; results in
+    order. A failure in any process is raised here once all have finished."""
+    if len(calls) <= 1:
+        return [fn(*args) for args in calls]
+    with ProcessPoolExecutor(max_workers=len(calls), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(fn, *args) for args in calls]
+        return [f.result() for f in futures]

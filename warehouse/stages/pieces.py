@@ -1,0 +1,181 @@
+"""Refine of a date too large for the memory budget, in pieces whose size the budget decides
+(`Lake.piece_rows`, from GRIDLAKE_MEMORY_MB), with the same results as refining it whole.
+
+1. Bronze of the date is read in streamed batches; each batch is prepared (typed) and its rows
+   spilled to local Parquet files, one per bucket (a hash of the first key column; a row group
+   per batch). Every row of a key, in every landed file, lands in the same bucket.
+2. Each bucket is read back alone. Conflicting duplicates (one file, one key, other values) are
+   flagged again over the whole bucket (a batch of step 1 may have held only part of a file);
+   the row rules run on it; its bad rows, its silver rows (latest ingest wins: exact, the key is
+   whole in the bucket) and its counts are spilled or kept.
+3. The date-level rules (quarantine share) are judged on all of the date's row verdicts at once,
+   and silver and quarantine are written from the spill, each in one Delta commit.
+
+Only datasets refined per date whose silver keeps the latest row per key, with no reference data
+and one row per record, take this path; their prepare flags conflicts over the silver keys and
+values, which step 2 repeats."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from transforms import history
+from warehouse import delta
+from warehouse.datasets import Dataset, LatestWins, PerDate
+from warehouse.lake import Lake
+from warehouse.stages import fates
+from warehouse.stages.fates import IS_BAD, Refined
+
+# Lineage columns hold one value per file: categorical in the spill, a few bytes a row.
+LINEAGE_TEXT = ("_source_file", "_file_hash", "_run_id")
+
+
+@contextmanager
+def workspace() -> Iterator[Path]:
+    """A local folder for spilled pieces, removed afterwards (also on failure)."""
+    with tempfile.TemporaryDirectory(prefix="gridlake-refine-") as folder:
+        yield Path(folder)
+
+
+def eligible(ds: Dataset) -> bool:
+    return (
+        isinstance(ds.scope, PerDate)
+        and isinstance(ds.silver, LatestWins)
+        and ds.reference is None
+        and ds.explode is None
+    )
+
+
+def bronze_rows(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...]) -> int:
+    """Rows of the dates' bronze partitions, from the Delta log's file statistics."""
+    existing = delta.open_table(lake, ds.bronze)
+    if existing is None:
+        return 0
+    actions = pl.DataFrame(pa.table(existing.get_add_actions(flatten=True)))
+    if actions.is_empty():
+        return 0
+    wanted = actions.filter(pl.col(f"partition.{ds.bronze.partition_by}").is_in([d for d in dates if d]))
+    return int(wanted["num_records"].sum() or 0)
+
+
+def wanted(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...]) -> bool:
+    return eligible(ds) and None not in dates and bronze_rows(lake, ds, dates) > lake.piece_rows
+
+
+def refine_in_pieces(
+    lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], ref_version: int | None, spill: Path
+) -> Refined:
+    from expectations.runner import RowCheck, combine
+
+    assert isinstance(ds.silver, LatestWins)
+    keys, values = ds.silver.keys, ds.silver.values
+    buckets = max(1, math.ceil(bronze_rows(lake, ds, dates) / lake.piece_rows))
+    raw_columns = _spill_bronze(lake, ds, dates, buckets, spill / "in")
+    silver, quarantine = _Spill(spill / "silver"), _Spill(spill / "quarantine")
+    checks: list[RowCheck] = []
+    groups: list[pl.Series] = []
+    counted: list[pl.DataFrame] = []
+    rows = bad_rows = kept = 0
+    for path in sorted((spill / "in").iterdir()):
+        prepared = pl.read_parquet(path).drop("conflicting_duplicate")
+        prepared = history.flag_conflicts(prepared.lazy(), keys, values).collect()
+        checked, check = fates.check_piece(ds, prepared)
+        del prepared
+        bad = checked.filter(IS_BAD)
+        quarantine.add(fates.quarantine_rows(ds, bad, raw_columns, checked.columns))
+        labelled = fates.fates(ds, checked.filter(~IS_BAD))
+        rows_kept = fates.silver_rows(ds, labelled)
+        silver.add(rows_kept)
+        waiting = bad.clear().select("_file_hash", "_event_date")
+        counted.append(fates.counts(ds, labelled, bad, waiting, ref_version))
+        # The row verdicts are in quarantine already; only the flags are needed for the date rules.
+        checks.append(dataclasses.replace(check, failed_rules=check.failed_rules.clear()))
+        groups.append(checked.get_column("_event_date"))
+        rows, bad_rows, kept = rows + checked.height, bad_rows + bad.height, kept + rows_kept.height
+    validation = combine(ds.suite, checks, pl.concat(groups))
+    return Refined(
+        silver=silver.scan(),
+        quarantine=quarantine.scan(),
+        counts=_summed(counted),
+        validation=validation,
+        rows=rows,
+        quarantined=bad_rows,
+        in_silver=kept,
+        waiting=0,
+    )
+
+
+def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], buckets: int, out: Path) -> list[str]:
+    """Prepare bronze of `dates` batch by batch into one Parquet file per bucket,
+    `out/<bucket>.parquet` (a row group per batch); returns the bronze columns (quarantine keeps
+    their raw text)."""
+    assert isinstance(ds.silver, LatestWins) and ds.bronze.partition_by
+    scan = delta.scan(lake, ds.bronze).filter(pl.col(ds.bronze.partition_by).is_in([d for d in dates if d]))
+    columns = scan.collect_schema().names()
+    bucket = (pl.col(ds.silver.keys[0]).hash(seed=11) % buckets).alias("_bucket")
+    out.mkdir(parents=True, exist_ok=True)
+    writers: dict[int, pq.ParquetWriter] = {}
+    schema: pa.Schema | None = None
+    try:
+        for batch in scan.collect_batches(chunk_size=max(10_000, lake.piece_rows // 4)):
+            prepared = (
+                ds.prepare(batch.lazy())
+                .with_columns(bucket, *(pl.col(c).cast(pl.Categorical) for c in LINEAGE_TEXT))
+                .collect()
+            )
+            for (b,), part in prepared.partition_by("_bucket", as_dict=True, include_key=False).items():
+                table = part.to_arrow()
+                schema = schema or table.schema
+                if b not in writers:
+                    writers[b] = pq.ParquetWriter(out / f"{b:05d}.parquet", schema, compression="lz4")
+                writers[b].write_table(table.cast(schema))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return columns
+
+
+class _Spill:
+    """Frames written to a folder of Parquet files, read back lazily (an empty frame of the
+    first schema when nothing was written)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.empty: pl.DataFrame | None = None
+        self.files = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self.empty is None:
+            self.empty = frame.clear()
+        if frame.is_empty():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(self.folder / f"{self.files:06d}.parquet", compression="lz4", statistics=False)
+        self.files += 1
+
+    def scan(self) -> pl.LazyFrame:
+        if not self.files:
+            return (self.empty if self.empty is not None else pl.DataFrame()).lazy()
+        return pl.scan_parquet(self.folder / "*.parquet")
+
+
+def _summed(counted: list[pl.DataFrame]) -> pl.DataFrame:
+    """Counts of all buckets: a file's rows of one date spread over every bucket."""
+    frame = pl.concat(counted)
+    numbers = [c for c in frame.columns if c not in ("file_hash", "event_date", "source", "reference_version")]
+    return (
+        frame.with_columns(pl.col("file_hash").cast(pl.String))
+        .group_by("file_hash", "event_date", "source", "reference_version", maintain_order=True)
+        .agg(pl.col(c).sum() for c in numbers)
+        .select(frame.columns)
+    )
