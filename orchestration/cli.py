@@ -262,14 +262,21 @@ def ui(lake_root: str | None, port: int) -> None:
 )
 def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None) -> None:
     """Run a read-only SQL query against the lake's DuckDB catalog."""
+    import duckdb
+
     from warehouse import catalog
 
     lake = Lake.from_env(lake_root)
-    if as_of is None:
-        frame = catalog.query(lake, query)
-    else:
-        when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        frame = catalog.query_as_of(lake, query, when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    try:
+        if as_of is None:
+            frame = catalog.query(lake, query)
+        else:
+            when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            frame = catalog.query_as_of(lake, query, when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    except (catalog.NotReadOnly, duckdb.PermissionException) as refused:
+        raise click.ClickException(f"refused (gridlake sql is read-only, inside the lake): {refused}") from None
+    except duckdb.Error as error:
+        raise click.ClickException(f"query failed: {error}") from None
     _print(frame, fmt)
 
 

@@ -124,8 +124,37 @@ def read_only(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+class NotReadOnly(ValueError):
+    """A `gridlake sql` statement that is not a query."""
+
+
+READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def check_read_only(sql: str) -> None:
+    """One query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN), nothing else:
+    no COPY, ATTACH, INSTALL/LOAD, SET, CALL, EXPORT or DDL."""
+    statements = duckdb.extract_statements(sql)
+    if len(statements) != 1:
+        raise NotReadOnly(f"one query at a time, got {len(statements)} statements")
+    kind = statements[0].type
+    if kind not in READ_STATEMENTS:
+        raise NotReadOnly(f"only queries are allowed, not {kind.name}: {sql.strip()[:80]!r}")
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """No file outside the lake is read or written, no extension installed or loaded, no setting
+    changed again, for the rest of this connection's life."""
+    root = lake.root.rstrip("/") + "/"
+    con.execute("SET allowed_directories = [?]", [root])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 def query(lake: Lake, sql: str) -> pl.DataFrame:
+    check_read_only(sql)
     with read_only(lake) as con:
+        lock_down(con, lake)
         return con.sql(sql).pl()
 
 
@@ -143,6 +172,7 @@ def version_at(lake: Lake, t: Table, when: dt.datetime) -> int | None:
 def query_as_of(lake: Lake, sql: str, when: dt.datetime) -> pl.DataFrame:
     """`query` with every table read as it was at `when` (Delta time travel): views over
     delta_scan(uri, version := v) in a database of their own."""
+    check_read_only(sql)
     con = duckdb.connect()
     try:
         prepare_connection(con, lake)
@@ -155,6 +185,7 @@ def query_as_of(lake: Lake, sql: str, when: dt.datetime) -> pl.DataFrame:
                     f"CREATE VIEW {t.qualified} AS SELECT * FROM delta_scan({_quote(lake.table_uri(t))}, "
                     f"version := {version})"
                 )
+        lock_down(con, lake)
         return con.sql(sql).pl()
     finally:
         con.close()

@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -45,13 +46,18 @@ def read_file(stream: IO[bytes], path: str, chunk_bytes: int | None = None) -> I
     Callers must not commit anything before the generator is exhausted without error if they
     want all-or-nothing landing; `land` commits per chunk with resumable transaction ids."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
-    raw = _decompressed(stream, path)
-    head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
-    kind = _kind(path, head)
-    if kind == "csv":
-        yield from _read_csv(raw, path, chunk_bytes)
-    else:
-        yield from _read_json(raw, path, chunk_bytes)
+    try:
+        raw = _decompressed(stream, path)
+        head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
+        kind = _kind(path, head)
+        if kind == "csv":
+            yield from _read_csv(raw, path, chunk_bytes)
+        else:
+            yield from _read_json(raw, path, chunk_bytes)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise FileRejected(path, f"corrupt or truncated gzip stream ({err})") from None
+    except RecursionError:
+        raise FileRejected(path, "JSON nested too deeply to read") from None
 
 
 def _decompressed(stream: IO[bytes], path: str) -> io.BufferedReader[io.RawIOBase]:
@@ -105,6 +111,8 @@ def _chunks(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[tuple[bytes
 
 
 def _check_utf8(body: bytes, path: str, first_line: int) -> None:
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FileRejected(path, "UTF-16 encoded (byte order mark): files must be UTF-8")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -112,6 +120,11 @@ def _check_utf8(body: bytes, path: str, first_line: int) -> None:
         raise FileRejected(
             path, f"line {line}: bytes are not valid UTF-8 ({err.reason} at byte {err.start} of the block)"
         ) from None
+    nul = body.find(b"\x00")
+    if nul >= 0:
+        # Valid UTF-8, but no producer's text holds NUL: binary data or a wrong encoding.
+        line = first_line + body.count(b"\n", 0, nul)
+        raise FileRejected(path, f"line {line}: a NUL byte (binary data or a UTF-16/32 file?)")
 
 
 def _read_csv(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
@@ -127,6 +140,7 @@ def _read_csv(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
             header = stripped[: end + 1] if end >= 0 else stripped + b"\n"
             body = stripped[len(header) :]
             first_line += 1
+            _check_header(header, path)
         seen_any = True
         if not body.strip():
             continue
@@ -140,6 +154,13 @@ def _read_csv(raw: IO[bytes], path: str, chunk_bytes: int) -> Iterator[Chunk]:
         raise FileRejected(path, "file is empty")
     if next_row == 0:
         yield _numbered(pl.read_csv(header or b"", infer_schema=False, raise_if_empty=False), 0)
+
+
+def _check_header(header: bytes, path: str) -> None:
+    names = pl.read_csv(header, infer_schema=False, raise_if_empty=False, has_header=False).row(0)
+    repeated = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if repeated:
+        raise FileRejected(path, f"column name(s) {', '.join(repeated)} appear more than once in the header")
 
 
 def _read_json(raw: io.BufferedReader[io.RawIOBase], path: str, chunk_bytes: int) -> Iterator[Chunk]:
@@ -171,14 +192,34 @@ def _whole_json(data: bytes, path: str) -> Chunk:
     if not data.strip():
         raise FileRejected(path, "file is empty")
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise FileRejected(path, f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except DuplicateKey as err:
+        raise FileRejected(path, f"a JSON object has the key {err.key!r} twice (which value is meant?)") from None
     records = doc if isinstance(doc, list) else [doc]
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise FileRejected(path, f"record {i} is a JSON {type(rec).__name__}, not an object")
     return _numbered(records_frame(records), 0)
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats (json.loads would keep the last silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return obj
 
 
 def _ndjson_block(body: bytes, path: str, first_line: int) -> pl.DataFrame:
@@ -219,9 +260,11 @@ def _ndjson_exact(lines: list[bytes], path: str, first_line: int) -> pl.DataFram
 
 def _parse_line(line: bytes, path: str, line_no: int) -> dict[str, Any]:
     try:
-        rec = json.loads(line)
+        rec = json.loads(line, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise FileRejected(path, f"line {line_no}: not valid JSON ({err.msg} at column {err.colno})") from None
+    except DuplicateKey as err:
+        raise FileRejected(path, f"line {line_no}: the key {err.key!r} appears twice in one object") from None
     if not isinstance(rec, dict):
         raise FileRejected(path, f"line {line_no}: a JSON {type(rec).__name__}, not an object")
     return rec

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from warehouse import delta
+from warehouse import delta, locks
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, fed_by
 from warehouse.registry import table
@@ -109,6 +109,18 @@ def queued_specs(lake: Lake) -> list[Queued]:
 def rebuild(lake: Lake, spec: GoldSpec, dates: Iterable[dt.date | None] | None = None) -> GoldReport:
     """Rebuild `dates` of a spec (default: every queued date) and acknowledge the queue rows
     that were there before the build started and whose dates it covered."""
+    # Read to acknowledge under the spec's lock (its dates' locks when partitioned), taken before
+    # the queue is read: a concurrent build waits, then finds its dates acknowledged or rebuilds
+    # them from the newer silver.
+    if not spec.partitioned:
+        with locks.held(lake, [locks.lock_name("gold", spec.name)]):
+            return _rebuild(lake, spec, dates)
+    chosen = list(queued(lake, spec).dates if dates is None else dates)
+    with locks.held(lake, [locks.lock_name("gold", spec.name, d) for d in set(chosen)]):
+        return _rebuild(lake, spec, chosen)
+
+
+def _rebuild(lake: Lake, spec: GoldSpec, dates: Iterable[dt.date | None] | None) -> GoldReport:
     work = queued(lake, spec)
     chosen = work.dates if dates is None else sorted(set(dates), key=lambda d: (d is not None, d or dt.date.min))
     report = GoldReport(spec.name, dates=list(chosen))

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import polars as pl
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable, Transaction
 
-from warehouse import delta, retention
+from warehouse import delta, locks, retention
+from warehouse.commits import retrying
 from warehouse.datasets import Dataset
 from warehouse.lake import Lake
 from warehouse.reader import FileRejected, read_file
 from warehouse.registry import EVENT_DATE_MIN, event_date_max, table
 
 INGEST_LOG = table("ops.ingest_log")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class LandingFile:
     path: str  # full URI
     size: int
     modified: float
+    # Why the file is not read at all (a link out of the lake, a pipe or device), else None.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,26 @@ def list_landing(lake: Lake, source: str) -> list[LandingFile]:
         if isinstance(modified, dt.datetime):
             modified = modified.timestamp()
         uri = f"s3://{path}" if lake.is_s3 else path
-        files.append(LandingFile(uri, int(info.get("size") or 0), float(modified)))
+        refused = None if lake.is_s3 else _refused(lake, path, info)
+        if info.get("islink") and not refused:
+            # A followed link is the file it points to: its size and time, not the link's.
+            target = os.stat(path)
+            info, modified = {"size": target.st_size}, target.st_mtime
+        files.append(LandingFile(uri, int(info.get("size") or 0), float(modified), refused))
     return files
+
+
+def _refused(lake: Lake, path: str, info: dict[str, Any]) -> str | None:
+    """Local landing folders may hold what a bucket cannot: a symbolic link is followed only to a
+    file inside the lake root; a pipe, socket or device is never opened (reading would block)."""
+    target = Path(os.path.realpath(path))
+    if info.get("islink"):
+        root = Path(os.path.realpath(lake.root))
+        if not target.is_relative_to(root):
+            return f"a symbolic link to {target}, outside the lake root: not followed"
+    if target.exists() and not target.is_file():
+        return "not a regular file (a pipe, socket or device): not read"
+    return None
 
 
 def file_hash(lake: Lake, path: str) -> str:
@@ -116,10 +141,21 @@ def _mtime(ts: float) -> dt.datetime:
 def land(
     lake: Lake, ds: Dataset, run_id: str, files: Iterable[LandingFile] | None = None, now: dt.datetime | None = None
 ) -> LandReport:
+    """Land the source's pending files (of `files`, when given). One run lands a source at a
+    time (warehouse/locks.py): a second waits, then finds the files in the log and skips them."""
+    with locks.held(lake, [locks.lock_name("land", ds.source)]):
+        return _land(lake, ds, run_id, files, now)
+
+
+def _land(
+    lake: Lake, ds: Dataset, run_id: str, files: Iterable[LandingFile] | None, now: dt.datetime | None
+) -> LandReport:
     clock = _IngestClock(now)
     report = LandReport(ds.source)
-    log = ingest_log(lake, ds.source)
-    known = {h: p for h, p, s in zip(log["file_hash"], log["path"], log["status"], strict=True) if s != "duplicate"}
+    logged = ingest_log(lake, ds.source)
+    known = {
+        h: p for h, p, s in zip(logged["file_hash"], logged["path"], logged["status"], strict=True) if s != "duplicate"
+    }
     rows: list[LoggedFile] = []
     batch = _BronzeBatch(lake, ds)
     # Dates before a retention purge's horizon are frozen: such rows go to the null partition.
@@ -127,7 +163,23 @@ def land(
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
     for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
-        digest = file_hash(lake, f.path)
+        if f.refused:
+            rows.append(_refused_row(ds, f, run_id, clock.tick()))
+            report.failed.append(rows[-1])
+            continue
+        try:
+            _check_unchanged(lake, f)
+            digest = file_hash(lake, f.path)
+        except FileNotFoundError:
+            log.warning("%s disappeared before it was read: not landed", f.path)
+            continue
+        except FileChanged as changed:
+            log.warning("%s", changed)
+            continue
+        except PermissionError as err:
+            rows.append(_refused_row(ds, replace(f, refused=f"cannot be read: {err.strerror}"), run_id, clock.tick()))
+            report.failed.append(rows[-1])
+            continue
         base = LoggedFile(
             source=ds.source,
             path=f.path,
@@ -141,7 +193,10 @@ def land(
             row = replace(base, status="duplicate", error=f"same content as {known[digest]}")
             report.duplicates.append(row)
         else:
-            row = _land_file(lake, ds, f, base, batch, first)
+            landed = _land_file(lake, ds, f, base, batch, first)
+            if landed is None:
+                continue
+            row = landed
             (report.failed if row.status == "failed" else report.landed).append(row)
             known.setdefault(digest, f.path)
         rows.append(row)
@@ -152,9 +207,39 @@ def land(
     return report
 
 
+class FileChanged(Exception):
+    """The file changed since it was listed: still being written. It is left for a later run."""
+
+
+def _check_unchanged(lake: Lake, f: LandingFile) -> None:
+    info = lake.fs.info(lake.fs_path(f.path))
+    modified = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+    if isinstance(modified, dt.datetime):
+        modified = modified.timestamp()
+    if int(info.get("size") or 0) != f.size or abs(float(modified) - f.modified) > 1e-6:
+        raise FileChanged(f"{f.path} changed while it was being read (still being written?): left for a later run")
+
+
+def _refused_row(ds: Dataset, f: LandingFile, run_id: str, landed_at: dt.datetime) -> LoggedFile:
+    # Never read, so no content hash: one from the path and reason keeps the log's key unique.
+    digest = hashlib.sha256(f"refused\n{f.path}\n{f.refused}".encode()).hexdigest()
+    return LoggedFile(
+        source=ds.source,
+        path=f.path,
+        file_hash=digest,
+        size_bytes=f.size,
+        modified_at=_mtime(f.modified),
+        run_id=run_id,
+        landed_at=landed_at,
+        status="failed",
+        error=f"{f.path}: {f.refused}",
+    )
+
+
 def _land_file(
     lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch: _BronzeBatch, first: dt.date
-) -> LoggedFile:
+) -> LoggedFile | None:
+    """The file's log row, or None when it changed while being read (nothing of it is kept)."""
     app_id = f"{ds.source}:{base.file_hash}"
     done = batch.done(app_id)
     rows_read = 0
@@ -179,9 +264,14 @@ def _land_file(
                 dates.update(frame.get_column("_event_date").unique().to_list())
                 if chunk_no > done and frame.height:
                     batch.add(frame, app_id, chunk_no)
-    except FileRejected as err:
+        # Hashed and read while the file held still: else what landed may be half a file.
+        _check_unchanged(lake, f)
+    except (FileRejected, FileChanged, FileNotFoundError) as err:
         if batch.discard(app_id) or done:
             _roll_back(lake, ds, base.file_hash)
+        if not isinstance(err, FileRejected):
+            log.warning("%s", err)
+            return None
         return replace(base, status="failed", error=str(err))
     # Null (unparseable) first, so the list sorts; it still marks the null partition.
     event_dates = ([None] if None in dates else []) + sorted(d for d in dates if d is not None)
@@ -268,6 +358,16 @@ def _require_fields(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
 
 def _roll_back(lake: Lake, ds: Dataset, digest: str) -> None:
     """A file that fails after some chunks were committed is removed again: never half-landed.
-    The removed rows stay in the table's history (time travel), like any Delta delete."""
-    table_ = DeltaTable(lake.table_uri(ds.bronze), storage_options=lake.delta_options)
-    table_.delete(f"_file_hash = '{digest}'")
+    The removed rows stay in the table's history (time travel), like any Delta delete. Its
+    chunks' transaction id goes back to 0 in the same commit, so the same content landed later
+    (a file that was still being written, then touched) is landed whole."""
+    app_id = f"{ds.source}:{digest}"
+
+    def delete() -> None:
+        table_ = DeltaTable(lake.table_uri(ds.bronze), storage_options=lake.delta_options)
+        table_.delete(
+            f"_file_hash = '{digest}'",
+            commit_properties=CommitProperties(app_transactions=[Transaction(app_id, 0)]),
+        )
+
+    retrying(delete, f"roll back {app_id}")

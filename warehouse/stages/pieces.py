@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms import history
-from warehouse import delta
+from warehouse import delta, memory
 from warehouse.datasets import Dataset, LatestWins, PerDate
 from warehouse.lake import Lake
 from warehouse.stages import fates
@@ -81,6 +81,7 @@ def refine_in_pieces(
     keys, values = ds.silver.keys, ds.silver.values
     buckets = max(1, math.ceil(bronze_rows(lake, ds, dates) / lake.piece_rows))
     raw_columns = _spill_bronze(lake, ds, dates, buckets, spill / "in")
+    memory.release()
     silver, quarantine = _Spill(spill / "silver"), _Spill(spill / "quarantine")
     checks: list[RowCheck] = []
     groups: list[pl.Series] = []
@@ -102,6 +103,8 @@ def refine_in_pieces(
         checks.append(dataclasses.replace(check, failed_rules=check.failed_rules.clear()))
         groups.append(checked.get_column("_event_date"))
         rows, bad_rows, kept = rows + checked.height, bad_rows + bad.height, kept + rows_kept.height
+        del checked, bad, labelled, rows_kept
+        memory.release()
     validation = combine(ds.suite, checks, pl.concat(groups))
     return Refined(
         silver=silver.scan(),
@@ -139,6 +142,8 @@ def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], bu
                 if b not in writers:
                     writers[b] = pq.ParquetWriter(out / f"{b:05d}.parquet", schema, compression="lz4")
                 writers[b].write_table(table.cast(schema))
+            del prepared
+            memory.release()
     finally:
         for writer in writers.values():
             writer.close()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from deltalake.schema import Field
 
-from warehouse import delta, retention
+from warehouse import delta, locks, retention
 from warehouse.datasets import Dataset, PerDate, dataset
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
@@ -202,7 +202,10 @@ def _refine_batch(
     run_id: str,
     rebuild_gold: bool,
 ) -> tuple[BatchOutcome, set[str]]:
-    with pieces.workspace() as spill:
+    # Read to write under the dates' locks: a concurrent refine of a date waits, then redoes it
+    # from the bronze it finds (warehouse/locks.py).
+    names = [locks.lock_name("refine", ds.source, d or "whole") for d in dates]
+    with locks.held(lake, names), pieces.workspace() as spill:
         if pieces.wanted(lake, ds, dates):
             # A date too large for the memory budget: refined in pieces spilled to disk.
             result = pieces.refine_in_pieces(lake, ds, dates, ref_version, spill)
