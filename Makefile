@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env demo test ui bench lint clean
+.PHONY: env demo test drills ui bench lint clean
 
 env: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -n 2
+
+# The heavier reliability drills (docs/reliability.md): kill -9 at 12 moments of a 100,000-row run.
+drills: env $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/pytest -q -m drills
 
 ui: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/gridlake ui

@@ -65,6 +65,8 @@ _ROW_RESULT_FORMAT: dict[str, Any] = {
     # The query is the full index list rendered into a string: pure cost here.
     "return_unexpected_index_query": False,
 }
+# Rows of the quarantine flag GX judges at once: a larger group is judged in parts and summed.
+LATE_PART_ROWS = 1_000_000
 _BASIC_RESULT_FORMAT: dict[str, Any] = {
     "result_format": "BASIC",
     "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
@@ -289,19 +291,25 @@ def combine(
     by_group: dict[Hashable, list[RuleOutcome]] = {}
     if compiled.late is not None:
         for group, rows in _groups(groups, height):
-            # Only the flag column: GX fingerprints every frame it loads.
-            flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[rows]})
-            late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
-            judged = []
-            for res in late.results:
-                rule = _rule_of(res, suite)
-                assert isinstance(rule, DatasetRule)
-                judged.append(_dataset_outcome(res, rule, len(flags)))
-                _drop_unbounded(res)
-                if groups is not None:
-                    res.meta = {**(res.meta or {}), _META_KEY: {"group": str(group)}}
-            results.extend(late.results)
-            by_group[group] = judged
+            parts = max(1, -(-len(rows) // LATE_PART_ROWS))
+            judged_parts: list[list[RuleOutcome]] = []
+            for part in range(parts):
+                # Only the flag column: GX fingerprints every frame it loads (a copy of a hash
+                # per row), so a large group is judged in parts of bounded size.
+                flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[_part(rows, part)]})
+                late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
+                judged = []
+                for res in late.results:
+                    rule = _rule_of(res, suite)
+                    assert isinstance(rule, DatasetRule)
+                    judged.append(_dataset_outcome(res, rule, len(flags)))
+                    _drop_unbounded(res)
+                    if groups is not None or parts > 1:
+                        where = {"group": str(group)} | ({"part": f"{part + 1}/{parts}"} if parts > 1 else {})
+                        res.meta = {**(res.meta or {}), _META_KEY: where}
+                results.extend(late.results)
+                judged_parts.append(judged)
+            by_group[group] = judged_parts[0] if parts == 1 else _parts_judged(compiled.late_rules, judged_parts)
         outcomes = {**outcomes, **_summed(compiled.late_rules, list(by_group.values()))}
 
     missing = [r.name for r in suite.rules if r.name not in outcomes]
@@ -319,6 +327,30 @@ def combine(
         by_group=by_group if groups is not None else {},
         grouped=groups is not None,
     )
+
+
+def _parts_judged(rules: tuple[DatasetRule, ...], parts: list[list[RuleOutcome]]) -> list[RuleOutcome]:
+    """A group judged in parts: its counts summed, and the rule's `mostly` applied to the sums,
+    as GX applies it to one frame (success when at least `mostly` of the values are expected)."""
+    out = []
+    for rule in rules:
+        judged = [o for outcomes in parts for o in outcomes if o.name == rule.name]
+        evaluated = sum(o.evaluated for o in judged)
+        unexpected = sum(o.unexpected or 0 for o in judged)
+        mostly = float(rule.expectation.kwargs.get("mostly", 1.0))
+        errors = [o.error for o in judged if o.error]
+        success = not errors and (evaluated == 0 or (evaluated - unexpected) / evaluated >= mostly)
+        out.append(
+            replace(
+                judged[0],
+                success=success,
+                evaluated=evaluated,
+                unexpected=unexpected,
+                unexpected_percent=100.0 * unexpected / evaluated if evaluated else None,
+                error=errors[0] if errors else None,
+            )
+        )
+    return out
 
 
 def _summed_pieces(pieces: list[dict[str, RuleOutcome]]) -> dict[str, RuleOutcome]:
@@ -343,13 +375,24 @@ def _summed_pieces(pieces: list[dict[str, RuleOutcome]]) -> dict[str, RuleOutcom
     return out
 
 
-def _groups(groups: pl.Series | None, height: int) -> Iterator[tuple[Hashable, np.ndarray]]:
-    """(group value, row positions) per non-null group; the whole batch without groups."""
+def _part(rows: np.ndarray | range, part: int) -> np.ndarray | slice:
+    """The `part`-th run of LATE_PART_ROWS of a group's row positions."""
+    if isinstance(rows, range):
+        return slice(rows.start + part * LATE_PART_ROWS, min(rows.stop, rows.start + (part + 1) * LATE_PART_ROWS))
+    return rows[part * LATE_PART_ROWS : (part + 1) * LATE_PART_ROWS]
+
+
+def _groups(groups: pl.Series | None, height: int) -> Iterator[tuple[Hashable, np.ndarray | range]]:
+    """(group value, row positions) per non-null group; the whole batch without groups. All rows
+    in one group (the usual case: one date) come as a range, not an array of positions."""
     if groups is None:
-        yield None, np.arange(height)
+        yield None, range(height)
         return
     if len(groups) != height:
         raise ValueError(f"groups has {len(groups)} values for {height} rows")
+    if height and groups.null_count() == 0 and groups.n_unique() == 1:
+        yield groups[0], range(height)
+        return
     frame = pl.DataFrame({"g": groups}).with_row_index("i").filter(pl.col("g").is_not_null())
     for (value,), part in frame.group_by("g", maintain_order=True):
         yield value, part["i"].to_numpy()

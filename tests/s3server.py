@@ -170,6 +170,19 @@ class SeaweedS3:
         self.stop()
         raise RuntimeError(f"weed mini failed to start {_START_ATTEMPTS} times") from last_error
 
+    def crash(self) -> None:
+        """Kill the server (SIGKILL, as a crash or a lost node), keeping its data and ports."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+    def restart(self) -> None:
+        """Start again after `crash`, on the same data and ports."""
+        assert self._proc is None and self.tmp_dir is not None
+        self._launch(keep_data=True)
+        self._wait_ready(time.monotonic() + self.startup_timeout)
+
     def stop(self) -> None:
         self._terminate()
         if self.tmp_dir is not None:
@@ -182,14 +195,15 @@ class SeaweedS3:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
-    def _launch(self) -> None:
+    def _launch(self, keep_data: bool = False) -> None:
         assert self.tmp_dir is not None and self.log_path is not None
         data_dir = self.tmp_dir / "data"
-        # A fresh data dir per attempt: weed mini saves its options there and
-        # would reload the old ports on the next start.
-        shutil.rmtree(data_dir, ignore_errors=True)
-        data_dir.mkdir()
-        self.ports = dict(zip(_SERVICES, _pick_port_pairs(len(_SERVICES)), strict=True))
+        if not keep_data:
+            # A fresh data dir per attempt: weed mini saves its options there and
+            # would reload the old ports on the next start.
+            shutil.rmtree(data_dir, ignore_errors=True)
+            data_dir.mkdir()
+            self.ports = dict(zip(_SERVICES, _pick_port_pairs(len(_SERVICES)), strict=True))
         port_flags = []
         for service, port in self.ports.items():
             grpc_flag = "s3.port.grpc" if service == "s3" else f"{service}.port.grpc"

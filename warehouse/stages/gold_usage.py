@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 import polars as pl
 
 from transforms.cost import cost_per_interval, hourly_from_partials, hourly_partials
-from warehouse import delta
+from warehouse import delta, memory
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
 from warehouse.stages.changes import Change
@@ -88,6 +88,8 @@ def build_date(lake: Lake, date: dt.date) -> tuple[int, int]:
             partials.append(hourly_partials(cost.lazy()).collect())
             priced += cost.height
             yield cost
+            del cost
+            memory.release()
 
     delta.replace_partitions_from(lake, COST, costs(), [date])
     # Intervals of the day before that run past midnight put usage in this day's first hours.

@@ -2,8 +2,8 @@
 (`Lake.piece_rows`, from GRIDLAKE_MEMORY_MB), with the same results as refining it whole.
 
 1. Bronze of the date is read in streamed batches; each batch is prepared (typed) and its rows
-   spilled to local Parquet files, one per bucket (a hash of the first key column; a row group
-   per batch). Every row of a key, in every landed file, lands in the same bucket.
+   spilled to local Parquet files per bucket (a hash of the first key column; a row group per
+   batch). Every row of a key, in every landed file, lands in the same bucket.
 2. Each bucket is read back alone. Conflicting duplicates (one file, one key, other values) are
    flagged again over the whole bucket (a batch of step 1 may have held only part of a file);
    the row rules run on it; its bad rows, its silver rows (latest ingest wins: exact, the key is
@@ -38,6 +38,7 @@ from warehouse.stages.fates import IS_BAD, Refined
 
 # Lineage columns hold one value per file: categorical in the spill, a few bytes a row.
 LINEAGE_TEXT = ("_source_file", "_file_hash", "_run_id")
+ROW_GROUPS_PER_FILE = 16
 
 
 @contextmanager
@@ -87,8 +88,8 @@ def refine_in_pieces(
     groups: list[pl.Series] = []
     counted: list[pl.DataFrame] = []
     rows = bad_rows = kept = 0
-    for path in sorted((spill / "in").iterdir()):
-        prepared = pl.read_parquet(path).drop("conflicting_duplicate")
+    for folder in sorted((spill / "in").iterdir()):
+        prepared = pl.read_parquet(folder / "*.parquet").drop("conflicting_duplicate")
         prepared = history.flag_conflicts(prepared.lazy(), keys, values).collect()
         checked, check = fates.check_piece(ds, prepared)
         del prepared
@@ -119,18 +120,21 @@ def refine_in_pieces(
 
 
 def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], buckets: int, out: Path) -> list[str]:
-    """Prepare bronze of `dates` batch by batch into one Parquet file per bucket,
-    `out/<bucket>.parquet` (a row group per batch); returns the bronze columns (quarantine keeps
-    their raw text)."""
+    """Prepare bronze of `dates` batch by batch into Parquet files per bucket,
+    `out/<bucket>/<generation>.parquet` (a row group per batch); returns the bronze columns
+    (quarantine keeps their raw text)."""
     assert isinstance(ds.silver, LatestWins) and ds.bronze.partition_by
     scan = delta.scan(lake, ds.bronze).filter(pl.col(ds.bronze.partition_by).is_in([d for d in dates if d]))
     columns = scan.collect_schema().names()
     bucket = (pl.col(ds.silver.keys[0]).hash(seed=11) % buckets).alias("_bucket")
-    out.mkdir(parents=True, exist_ok=True)
     writers: dict[int, pq.ParquetWriter] = {}
     schema: pa.Schema | None = None
     try:
-        for batch in scan.collect_batches(chunk_size=max(10_000, lake.piece_rows // 4)):
+        for number, batch in enumerate(scan.collect_batches(chunk_size=max(10_000, lake.piece_rows // 4))):
+            if number % ROW_GROUPS_PER_FILE == 0:
+                # An open Parquet writer's memory grows with its row groups (measured: ~500 MB
+                # over 165 writers x 280 row groups): files are closed and new ones begun.
+                _close(writers)
             prepared = (
                 ds.prepare(batch.lazy())
                 .with_columns(bucket, *(pl.col(c).cast(pl.Categorical) for c in LINEAGE_TEXT))
@@ -140,14 +144,22 @@ def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], bu
                 table = part.to_arrow()
                 schema = schema or table.schema
                 if b not in writers:
-                    writers[b] = pq.ParquetWriter(out / f"{b:05d}.parquet", schema, compression="lz4")
+                    folder = out / f"{b:05d}"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    name = f"{number // ROW_GROUPS_PER_FILE:05d}.parquet"
+                    writers[b] = pq.ParquetWriter(folder / name, schema, compression="lz4")
                 writers[b].write_table(table.cast(schema))
             del prepared
             memory.release()
     finally:
-        for writer in writers.values():
-            writer.close()
+        _close(writers)
     return columns
+
+
+def _close(writers: dict[int, pq.ParquetWriter]) -> None:
+    for writer in writers.values():
+        writer.close()
+    writers.clear()
 
 
 class _Spill:
