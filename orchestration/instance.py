@@ -1,5 +1,7 @@
 """The Dagster instance the CLI records its runs in: $DAGSTER_HOME, else ./.dagster_home created
-with the repository's dagster.yaml (telemetry off, so no first-run banner)."""
+with the repository's dagster.yaml (telemetry off, so no first-run banner). GRIDLAKE_INSTANCE
+picks the profile written into a home that has none: `local` (SQLite, one run at a time; the
+default) or `production` (PostgreSQL, runs side by side: deploy/dagster.prod.yaml)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,22 @@ import dagster as dg
 
 import orchestration
 
-# The wheel carries dagster.yaml inside the package; a checkout has it at the repository root.
-_PACKAGED = Path(orchestration.__file__).parent / "dagster.yaml"
-_REPOSITORY = Path(orchestration.__file__).resolve().parents[1] / "dagster.yaml"
+# The wheel carries the profiles inside the package; a checkout has them in the repository.
+_PACKAGE = Path(orchestration.__file__).parent
+_REPOSITORY = Path(orchestration.__file__).resolve().parents[1]
+PROFILES = {
+    "local": (_PACKAGE / "dagster.yaml", _REPOSITORY / "dagster.yaml"),
+    "production": (_PACKAGE / "dagster.prod.yaml", _REPOSITORY / "deploy" / "dagster.prod.yaml"),
+}
 
 
-def instance_config() -> Path:
-    return _PACKAGED if _PACKAGED.exists() else _REPOSITORY
+def instance_config(profile: str | None = None) -> Path:
+    """The profile's dagster.yaml (default: GRIDLAKE_INSTANCE, else local)."""
+    name = profile or os.environ.get("GRIDLAKE_INSTANCE", "").strip() or "local"
+    if name not in PROFILES:
+        raise ValueError(f"GRIDLAKE_INSTANCE={name!r}: choose one of {', '.join(PROFILES)}")
+    packaged, checkout = PROFILES[name]
+    return packaged if packaged.exists() else checkout
 
 
 def ensure_home() -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgserver import postgres  # noqa: F401 - module fixture, a PostgreSQL server
 from tests.s3server import s3_server  # noqa: F401 - session fixture, one SeaweedFS per run
 from warehouse.lake import Lake
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import TypeVar
 
 from deltalake.exceptions import CommitFailedError
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 COMMIT_ATTEMPTS = 20
 
@@ -21,8 +23,9 @@ def retrying(write: Callable[[], T], what: str) -> T:
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         try:
             return write()
-        except CommitFailedError:
+        except CommitFailedError as err:
             if attempt == COMMIT_ATTEMPTS:
                 raise
+            log.warning("commit conflict (%s), retry %d: %s", err, attempt, what)
             time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
     raise AssertionError(f"unreachable: {what}")

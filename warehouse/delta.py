@@ -3,8 +3,9 @@ appends carry a transaction id, replacements are scoped to partitions, upserts m
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 import pyarrow as pa
@@ -98,15 +99,21 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
 def append(lake: Lake, table: Table, frame: pl.DataFrame, transactions: Sequence[tuple[str, int]] = ()) -> None:
     """Append rows; `transactions` (app id, version) pairs let a retry detect a finished append."""
     props = CommitProperties(app_transactions=[Transaction(a, v) for a, v in transactions])
-    write_deltalake(
-        lake.table_uri(table),
-        _arrow(conform(frame, table)),
-        mode="append",
-        partition_by=[table.partition_by] if table.partition_by else None,
-        schema_mode="merge" if table.open_schema else None,
-        storage_options=lake.delta_options,
-        commit_properties=props,
-    )
+    rows = _arrow(conform(frame, table))
+
+    def write() -> None:
+        # A failed commit left nothing visible, so appending again cannot duplicate.
+        write_deltalake(
+            lake.table_uri(table),
+            rows,
+            mode="append",
+            partition_by=[table.partition_by] if table.partition_by else None,
+            schema_mode="merge" if table.open_schema else None,
+            storage_options=lake.delta_options,
+            commit_properties=props,
+        )
+
+    retrying(write, f"append to {table.qualified}")
 
 
 def transaction_version(lake: Lake, table: Table, app_id: str) -> int | None:
@@ -172,12 +179,14 @@ def replace_partitions_from(
         return
     existing = open_table(lake, table)
     if existing is None:
-        write_deltalake(
-            lake.table_uri(table),
-            schema.empty_table(),
-            partition_by=[table.partition_by],
-            storage_options=lake.delta_options,
-        )
+        # Another writer may create it meanwhile (a parallel backfill's first gold build).
+        with contextlib.suppress(DeltaError):
+            write_deltalake(
+                lake.table_uri(table),
+                schema.empty_table(),
+                partition_by=[table.partition_by],
+                storage_options=lake.delta_options,
+            )
         existing = open_table(lake, table)
         assert existing is not None
     writer = PartitionWriter(lake, table, existing, schema)
@@ -195,23 +204,30 @@ def replace_partitions_from(
 def _write_batches(
     lake: Lake, table: Table, frames: Iterable[pl.DataFrame], values: set[dt.date | None], schema: pa.Schema
 ) -> None:
-    def batches() -> Iterator[pa.RecordBatch]:
-        for frame in frames:
-            piece = conform(frame, table)
-            _check_partitions(table, piece, values)
-            yield from piece.to_arrow().cast(schema).to_batches()
-
-    created = exists(lake, table)
+    # Held whole so a lost commit can be written again: quarantine rows and the null partition
+    # (rows without a date) are the small part of a run.
+    pieces = []
+    for frame in frames:
+        piece = conform(frame, table)
+        _check_partitions(table, piece, values)
+        pieces.append(piece.to_arrow())
+    rows = pa.concat_tables(pieces, promote_options="permissive") if pieces else schema.empty_table()
     assert table.partition_by
-    write_deltalake(
-        lake.table_uri(table),
-        pa.RecordBatchReader.from_batches(schema, batches()),
-        mode="overwrite",
-        predicate=partition_predicate(table.partition_by, values) if created else None,
-        partition_by=[table.partition_by],
-        schema_mode="merge" if table.open_schema else None,
-        storage_options=lake.delta_options,
-    )
+    partition_by = table.partition_by
+
+    def write() -> None:
+        created = exists(lake, table)
+        write_deltalake(
+            lake.table_uri(table),
+            rows,
+            mode="overwrite",
+            predicate=partition_predicate(partition_by, values) if created else None,
+            partition_by=[partition_by],
+            schema_mode="merge" if table.open_schema else None,
+            storage_options=lake.delta_options,
+        )
+
+    retrying(write, f"replace partitions of {table.qualified}")
 
 
 def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -34,5 +35,18 @@ def spawned_map(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[
     if len(calls) <= 1:
         return [fn(*args) for args in calls]
     with ProcessPoolExecutor(max_workers=len(calls), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(fn, *args) for args in calls]
+        futures = [pool.submit(_reporting, fn, *args) for args in calls]
         return [f.result() for f in futures]
+
+
+class PartFailed(RuntimeError):
+    """A process of a parallel run failed; the message carries its traceback."""
+
+
+def _reporting(fn: Callable[..., T], *args: Any) -> T:
+    # Some exceptions (delta-rs's, from Rust) cannot be pickled back to the parent: send the
+    # traceback as text instead, so the parent reports what failed and where.
+    try:
+        return fn(*args)
+    except Exception as err:
+        raise PartFailed(f"{type(err).__name__}: {err}\n{traceback.format_exc()}") from None
