@@ -239,7 +239,7 @@ def ui(lake_root: str | None, port: int) -> None:
     # started from a shell that ignores SIGINT for background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    service.start(timeout=300)
+    service.start(timeout=600)
     click.echo(f"Dagster UI on {service.url}; sensors are on. Ctrl-C stops it.")
     try:
         assert service.process is not None

@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from expectations.spec import Suite
+from warehouse import locks
 from warehouse.lake import Lake
 
 if TYPE_CHECKING:
@@ -21,6 +22,14 @@ def publish_data_docs(
     # Only runs that validated have results to record, and only they import GX.
     from expectations.docs import record_results
 
+    # One site folder per lake: runs of a parallel backfill take turns writing it.
+    with locks.held(lake, ["data_docs"]):
+        return _publish(lake, results, run_name, record_results)
+
+
+def _publish(
+    lake: Lake, results: Sequence[tuple[Suite, ExpectationSuiteValidationResult]], run_name: str, record_results: Any
+) -> str:
     index = record_results(list(results), str(lake.data_docs_dir), run_name=run_name)
     if not lake.is_s3:
         return index
