@@ -61,6 +61,13 @@ class Service:
         if self.webserver and not self.port:
             self.port = free_port()
         env = {**os.environ, "DAGSTER_HOME": str(self.home), "GRIDLAKE_ROOT": self.lake_root, **self.env}
+        # Create the instance's storage here, once, before the webserver, daemon and code server
+        # start: several processes creating fresh SQLite storage at once can leave its migration
+        # table with two heads, and the instance unusable (seen on a loaded machine).
+        from dagster import DagsterInstance
+
+        with DagsterInstance.from_config(str(self.home)) as inst:
+            inst.get_daemon_heartbeats()
         log = (self.log_path or self.home / "service.log").open("ab")
         self.process = subprocess.Popen(
             command(self.webserver, self.port),
