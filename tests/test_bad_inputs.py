@@ -327,12 +327,17 @@ def test_good_files_are_unaffected(landed: tuple[Lake, pl.DataFrame]) -> None:
     assert gold.filter(pl.col("customer_id").cast(pl.String).str.starts_with("2")).height >= 28_800
 
 
+def _usage_landing(tmp_path: Path) -> tuple[Lake, Path]:
+    """A fresh lake and its customer_usage landing folder."""
+    folder = tmp_path / "lake" / "landing" / "customer_usage"
+    folder.mkdir(parents=True)
+    return Lake.from_env(str(tmp_path / "lake")), folder
+
+
 def test_a_file_still_growing_is_left_for_a_later_run_then_landed_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lake = Lake.from_env(str(tmp_path / "lake"))
-    folder = tmp_path / "lake" / "landing" / "customer_usage"
-    folder.mkdir(parents=True)
+    lake, folder = _usage_landing(tmp_path)
     growing = folder / "growing.csv"
     growing.write_bytes(_usage(f"1,{T0},{T5},1.0"))
     (folder / "other.csv").write_bytes(usage_csv([(2, T0, T5, 2.0)]))
@@ -359,9 +364,7 @@ def test_a_file_still_growing_is_left_for_a_later_run_then_landed_whole(
 def test_a_file_deleted_after_listing_is_skipped_and_the_rest_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lake = Lake.from_env(str(tmp_path / "lake"))
-    folder = tmp_path / "lake" / "landing" / "customer_usage"
-    folder.mkdir(parents=True)
+    lake, folder = _usage_landing(tmp_path)
     (folder / "a_gone.csv").write_bytes(usage_csv([(1, T0, T5, 1.0)]))
     (folder / "b_stays.csv").write_bytes(usage_csv([(2, T0, T5, 2.0)]))
     real_list = land.list_landing
@@ -379,9 +382,7 @@ def test_a_file_deleted_after_listing_is_skipped_and_the_rest_lands(
 
 
 def test_an_unreadable_file_is_rejected_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    lake = Lake.from_env(str(tmp_path / "lake"))
-    folder = tmp_path / "lake" / "landing" / "customer_usage"
-    folder.mkdir(parents=True)
+    lake, folder = _usage_landing(tmp_path)
     (folder / "locked.csv").write_bytes(usage_csv([(1, T0, T5, 1.0)]))
     (folder / "open.csv").write_bytes(usage_csv([(2, T0, T5, 2.0)]))
     if os.geteuid() != 0:

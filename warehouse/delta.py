@@ -206,28 +206,12 @@ def _write_batches(
 ) -> None:
     # Held whole so a lost commit can be written again: quarantine rows and the null partition
     # (rows without a date) are the small part of a run.
-    pieces = []
-    for frame in frames:
-        piece = conform(frame, table)
+    pieces = [conform(frame, table) for frame in frames]
+    for piece in pieces:
         _check_partitions(table, piece, values)
-        pieces.append(piece.to_arrow())
-    rows = pa.concat_tables(pieces, promote_options="permissive") if pieces else schema.empty_table()
-    assert table.partition_by
-    partition_by = table.partition_by
-
-    def write() -> None:
-        created = exists(lake, table)
-        write_deltalake(
-            lake.table_uri(table),
-            rows,
-            mode="overwrite",
-            predicate=partition_predicate(partition_by, values) if created else None,
-            partition_by=[partition_by],
-            schema_mode="merge" if table.open_schema else None,
-            storage_options=lake.delta_options,
-        )
-
-    retrying(write, f"replace partitions of {table.qualified}")
+    rows = pl.concat(pieces, how="diagonal_relaxed") if pieces else pl.from_arrow(schema.empty_table())
+    assert table.partition_by and isinstance(rows, pl.DataFrame)
+    replace_where(lake, table, rows, partition_predicate(table.partition_by, values))
 
 
 def replace_where(lake: Lake, table: Table, frame: pl.DataFrame, predicate: str) -> None:

@@ -180,15 +180,7 @@ def _land(
             rows.append(_refused_row(ds, replace(f, refused=f"cannot be read: {err.strerror}"), run_id, clock.tick()))
             report.failed.append(rows[-1])
             continue
-        base = LoggedFile(
-            source=ds.source,
-            path=f.path,
-            file_hash=digest,
-            size_bytes=f.size,
-            modified_at=_mtime(f.modified),
-            run_id=run_id,
-            landed_at=clock.tick(),
-        )
+        base = _logged(ds, f, digest, run_id, clock.tick())
         if digest in known:
             row = replace(base, status="duplicate", error=f"same content as {known[digest]}")
             report.duplicates.append(row)
@@ -223,6 +215,10 @@ def _check_unchanged(lake: Lake, f: LandingFile) -> None:
 def _refused_row(ds: Dataset, f: LandingFile, run_id: str, landed_at: dt.datetime) -> LoggedFile:
     # Never read, so no content hash: one from the path and reason keeps the log's key unique.
     digest = hashlib.sha256(f"refused\n{f.path}\n{f.refused}".encode()).hexdigest()
+    return replace(_logged(ds, f, digest, run_id, landed_at), status="failed", error=f"{f.path}: {f.refused}")
+
+
+def _logged(ds: Dataset, f: LandingFile, digest: str, run_id: str, landed_at: dt.datetime) -> LoggedFile:
     return LoggedFile(
         source=ds.source,
         path=f.path,
@@ -231,8 +227,6 @@ def _refused_row(ds: Dataset, f: LandingFile, run_id: str, landed_at: dt.datetim
         modified_at=_mtime(f.modified),
         run_id=run_id,
         landed_at=landed_at,
-        status="failed",
-        error=f"{f.path}: {f.refused}",
     )
 
 
