@@ -97,3 +97,28 @@ def test_parallel_backfill_on_postgres_and_s3_equals_a_serial_local_run(
     assert_same_tables(local, Lake.from_env(root))
     runs = _runs_in_postgres(postgres)
     assert runs.get("SUCCESS", 0) >= 4 + 4 and set(runs) == {"SUCCESS"}, runs
+
+
+@pytest.mark.drills
+def test_serial_and_parallel_backfill_times_on_postgres_and_s3(
+    postgres: Postgres,
+    s3_server: SeaweedS3,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same 8-date backfill on two lakes of one S3 server and one PostgreSQL instance: serial,
+    then 4 processes; both leave the same tables. Prints both wall times (make drills -s)."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    end = START + dt.timedelta(days=DAYS - 1)
+    took: dict[str, float] = {}
+    roots: dict[str, str] = {}
+    for mode in ("serial", "parallel"):
+        roots[mode] = s3_server.new_prefix()
+        _drop(Lake.from_env(roots[mode]), _files())
+        env = _production_env(postgres, s3_server, roots[mode], tmp_path / mode)
+        _cli(env, tmp_path, "run")
+        extra = ("--parallel", "4") if mode == "parallel" else ()
+        took[mode], output = _cli(env, tmp_path, "backfill", "--start", str(START), "--end", str(end), *extra)
+        print(f"8-date backfill {mode}: {took[mode]:.1f} s, {output.count('commit conflict')} commit conflicts retried")
+    assert_same_tables(Lake.from_env(roots["serial"]), Lake.from_env(roots["parallel"]))
