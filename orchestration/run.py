@@ -20,7 +20,7 @@ from warehouse import parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, calendar_of, dates_between
-from warehouse.stages import gold, land, refine
+from warehouse.stages import gold, land
 
 
 @dataclass
@@ -130,9 +130,6 @@ def backfill(start: dt.date, end: dt.date, lake_root: str | None = None, process
         for part in parallel.spawned_map(_backfill_part, calls):
             runner.summary.runs += part.runs
             runner.summary.blocked += part.blocked
-        for ds in DATASETS.values():
-            if ds.per_date:
-                refine.reconcile_log(runner.lake, ds, dates)
         runner.refine()
     else:
         runner.refine(rebuild=dates)

@@ -1,6 +1,6 @@
 """A backfill split over two spawned processes leaves the lake as a serial backfill does: silver,
 quarantine, gold, file counts and the ingest log, including a file whose rows fall on dates that
-different processes refine (its log totals are summed from both)."""
+different processes refine (its log totals are summed from both, whichever merges last)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import pytest
 from tests.test_pipeline_usage import prices_json, ts, usage_csv
 from tests.test_refine_pieces import drop_into, snapshot
 from warehouse import delta, parallel
+from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.registry import table
-from warehouse.stages.pipeline import backfill, process_pending
+from warehouse.registry import Table, table
+from warehouse.stages import land, refine
+from warehouse.stages.pipeline import PipelineReport, backfill, land_all, process_pending
 
 DAYS = [f"2020-08-{d:02d}" for d in range(3, 7)]
 
@@ -111,3 +113,33 @@ def test_gridlake_backfill_parallel_runs_dagster_runs_per_process_and_matches(tm
     assert f"refine customer_usage {DAYS[2]}..{DAYS[3]}" in labels
 
     assert_same_tables(library, cli)
+
+
+def test_a_log_merge_that_lost_the_race_to_newer_counts_is_redone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs refine the two dates of one file. Run A sums the file's counts (its date only),
+    then, before A's log merge lands, run B writes its date's counts and merges the full sums.
+    A's merge then lands stale; A reads the sums again, sees them moved, and merges again."""
+    lake = Lake.from_env(str(tmp_path / "lake"))
+    drop_into(lake, "customer_usage", "usage_spanning.csv", files()[-1][2])
+    land_all(lake, "library", PipelineReport())
+    usage = DATASETS["customer_usage"]
+    first, second = dt.date.fromisoformat(DAYS[1]), dt.date.fromisoformat(DAYS[2])
+    real_upsert = delta.upsert
+    merges: list[int] = []
+
+    def upsert(lake_: Lake, t: Table, frame: pl.DataFrame) -> None:
+        if t.qualified == "ops.ingest_log" and not merges:
+            merges.append(int(frame["rows_valid"][0]))
+            refine.refine(lake_, usage, [second])  # run B, start to end, inside A's window
+        elif t.qualified == "ops.ingest_log":
+            merges.append(int(frame["rows_valid"][0]))
+        real_upsert(lake_, t, frame)
+
+    monkeypatch.setattr(delta, "upsert", upsert)
+    refine.refine(lake, usage, [first])  # run A
+    # A's stale merge (1 row), B's (2 rows), then A's again with the settled sums (2 rows).
+    assert merges == [1, 2, 2]
+    log = land.ingest_log(lake, "customer_usage")
+    assert log.select("status", "rows_read", "rows_valid").rows() == [("refined", 2, 2)]

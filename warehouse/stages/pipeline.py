@@ -75,9 +75,6 @@ def backfill(lake: Lake, start: dt.date, end: dt.date, run_id: str = "library", 
             mine.batches += refined.batches
         for name, built in part.gold.items():
             report.gold.setdefault(name, gold.GoldReport(name)).merge(built)
-    for ds in DATASETS.values():
-        if ds.per_date:
-            refine.reconcile_log(lake, ds, dates)
     refine_pending(lake, run_id, report)
     gold_queued(lake, report)
     return report

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 INGEST_LOG = table("ops.ingest_log")
 FILE_COUNTS = table("ops.file_counts")
+# Merges of one file's log row before its counts hold still (see _update_log).
+LOG_SETTLE_ATTEMPTS = 20
 Day = dt.date | None
 
 
@@ -325,24 +327,37 @@ def _differs(before: pl.DataFrame, after: pl.DataFrame, ds: Dataset) -> bool:
     return not digest(before).equals(digest(after))
 
 
-def reconcile_log(lake: Lake, ds: Dataset, dates: Iterable[dt.date], now: dt.datetime | None = None) -> None:
-    """Sum the ingest log's row counts again, from the file counts, for the files with rows on
-    `dates`: in a parallel backfill two processes can each sum a file's counts (rows on dates of
-    both) before the other's are written."""
-    hashes = set(
-        delta.scan(lake, FILE_COUNTS)
-        .filter((pl.col("source") == ds.source) & pl.col("event_date").is_in(list(dates)))
-        .select("file_hash")
-        .unique()
-        .collect()["file_hash"]
-        .to_list()
-    )
-    if hashes:
-        _update_log(lake, ds, hashes, now or dt.datetime.now(dt.UTC))
-
-
 def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> None:
-    totals = (
+    """The files' row counts in the ingest log, summed from the file counts. Two tables, no
+    transaction across them: a run refining other dates of the same files can commit its counts
+    after these were summed, and its log merge can land before this one. So the sums are read
+    again after the merge and the merge redone until they held still; whichever merge lands
+    last was checked against counts at least as new as itself."""
+    for _ in range(LOG_SETTLE_ATTEMPTS):
+        totals = _file_totals(lake, ds, hashes)
+        log = (
+            delta.scan(lake, INGEST_LOG)
+            .filter(
+                (pl.col("source") == ds.source)
+                & pl.col("file_hash").is_in(sorted(hashes))
+                & pl.col("status").is_in(["landed", "refined"])
+            )
+            .drop("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
+            .join(totals.lazy(), on="file_hash", how="left")
+            # Exploded records: the log counts the rows validation saw (readings), like every other count.
+            .with_columns(rows_read=pl.col("rows") if ds.explode else pl.col("rows_read"))
+            .drop("rows")
+            .with_columns(status=pl.lit("refined"), refined_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")))
+            .collect()
+        )
+        delta.upsert(lake, INGEST_LOG, log)
+        if _file_totals(lake, ds, hashes).equals(totals):
+            return
+    raise RuntimeError(f"ingest log of {ds.source}: file counts kept changing over {LOG_SETTLE_ATTEMPTS} merges")
+
+
+def _file_totals(lake: Lake, ds: Dataset, hashes: set[str]) -> pl.DataFrame:
+    return (
         delta.scan(lake, FILE_COUNTS)
         .filter((pl.col("source") == ds.source) & pl.col("file_hash").is_in(sorted(hashes)))
         .group_by("file_hash")
@@ -354,20 +369,6 @@ def _update_log(lake: Lake, ds: Dataset, hashes: set[str], now: dt.datetime) -> 
             rows_waiting=pl.col("waiting").sum(),
             rows=pl.col("rows").sum(),
         )
-    )
-    log = (
-        delta.scan(lake, INGEST_LOG)
-        .filter(
-            (pl.col("source") == ds.source)
-            & pl.col("file_hash").is_in(sorted(hashes))
-            & pl.col("status").is_in(["landed", "refined"])
-        )
-        .drop("rows_valid", "rows_quarantined", "rows_duplicate", "rows_superseded", "rows_waiting")
-        .join(totals, on="file_hash", how="left")
-        # Exploded records: the log counts the rows validation saw (readings), like every other count.
-        .with_columns(rows_read=pl.col("rows") if ds.explode else pl.col("rows_read"))
-        .drop("rows")
-        .with_columns(status=pl.lit("refined"), refined_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")))
+        .sort("file_hash")
         .collect()
     )
-    delta.upsert(lake, INGEST_LOG, log)
