@@ -216,6 +216,11 @@ def _get_runtime() -> _GxRuntime:
     return _runtime
 
 
+def start_up() -> None:
+    """Build this process's GX context now rather than on its first validation."""
+    _get_runtime()
+
+
 def to_gx_suite(suite: Suite) -> gx.ExpectationSuite:
     """A fresh GX suite holding every rule (row and dataset) of ``suite``."""
     return gx.ExpectationSuite(
