@@ -14,7 +14,7 @@ import dagster as dg
 
 from assets.keys import asset_key
 from assets.metadata import table_metadata
-from assets.partitions import calendar, partition_dates
+from assets.partitions import backfill_policy, calendar, partition_dates
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, silver_tables_of
@@ -48,7 +48,7 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
         description=spec.description,
         specs=specs,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+        backfill_policy=backfill_policy(partitions),
         can_subset=False,
     )
     def _gold(

@@ -11,7 +11,7 @@ import polars as pl
 
 from assets.keys import asset_key
 from assets.metadata import table_metadata
-from assets.partitions import calendar, partition_dates
+from assets.partitions import backfill_policy, calendar, partition_dates
 from warehouse import catalog, delta
 from warehouse.data_docs import publish_data_docs
 from warehouse.datasets import DATASETS, Dataset
@@ -102,7 +102,7 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
         ],
         check_specs=checks,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+        backfill_policy=backfill_policy(partitions),
         can_subset=False,
     )
     def _refine(

@@ -18,12 +18,21 @@ from warehouse.plan import calendars
 CALENDARS: dict[str, dg.DynamicPartitionsDefinition] = {
     name: dg.DynamicPartitionsDefinition(name=name) for name in calendars()
 }
+# A backfill launched from the UI (or any Dagster backfill) runs this many dates per run: a month
+# becomes ~15 runs the run queue starts side by side up to its limit (GRIDLAKE_MAX_RUNS in the
+# production profile; one at a time in the local one), where one run of every date would use one
+# core. Each run costs a process start, so not one date per run.
+BACKFILL_DATES_PER_RUN = 2
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
 def calendar(name: str | None) -> dg.DynamicPartitionsDefinition | None:
     return CALENDARS[name] if name else None
+
+
+def backfill_policy(partitions: dg.PartitionsDefinition | None) -> dg.BackfillPolicy | None:
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=BACKFILL_DATES_PER_RUN) if partitions else None
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
