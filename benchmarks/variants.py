@@ -101,14 +101,25 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _dagster_pending(lake_root: str, work: str) -> None:
-    # A fresh on-disk instance configured like `make` configures the user's, without touching it.
+def _dagster_home(work: str) -> Path:
+    """A fresh on-disk instance configured like `make` configures the user's, without touching
+    it, its storage created now: a user's instance exists before their runs, so creating it
+    (seconds of SQLite migrations) is set-up, not pipeline work."""
+    from dagster import DagsterInstance
+
     from orchestration.instance import instance_config
-    from orchestration.run import run_pending
 
     home = Path(work) / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(instance_config(), home / "dagster.yaml")
+    with DagsterInstance.from_config(str(home)) as inst:
+        inst.get_runs(limit=1)
+    return home
+
+
+def _dagster_pending(home: Path, lake_root: str) -> None:
+    from orchestration.run import run_pending
+
     with _environ(DAGSTER_HOME=str(home)):
         summary = run_pending(lake_root)
     if not summary.ok:
@@ -139,10 +150,11 @@ def run_dagster(landing: Landing, work: str) -> dict:
 
     lake_root = Path(work) / "lake"
     link_landing(landing, lake_root)
+    home = _dagster_home(work)
     meter = Meter()
 
     def pending() -> int:
-        _dagster_pending(str(lake_root), work)
+        _dagster_pending(home, str(lake_root))
         return _landed_rows(str(lake_root))
 
     rows = meter.time("run_pending (Dagster, in-process)", landing.bytes, pending)
@@ -210,12 +222,12 @@ def run_increment(lake_root: str, relative: str, data: bytes, via_dagster: bool)
         _start_up()
     path = Path(lake_root) / "landing" / relative
     path.write_bytes(data)
+    home = _dagster_home(str(Path(lake_root).parent)) if via_dagster else None
     meter = Meter()
-    if via_dagster:
-        work = str(Path(lake_root).parent)
+    if home is not None:
 
         def pending() -> int:
-            _dagster_pending(lake_root, work)
+            _dagster_pending(home, lake_root)
             return 0
 
         meter.time("run_pending (Dagster)", len(data), pending)
