@@ -340,17 +340,16 @@ def _targets(results: Results) -> list[str]:
             met = None  # smoke sizes say nothing about the targets
         rows.append([target, measured, "n/a" if met is None else ("met" if met else "**missed**")])
 
+    def add_time_ratio(what: str, a: str, b: str, limit: float) -> None:
+        ratios = paired(results, a, b, "wall")
+        if ratios:
+            add(f"Workload S: {what} ≤ {limit:g}x", _ratio(_med(ratios)), _med(ratios) <= limit)
+
     csv = results.ok("library-csv")
     if csv:
         peak = _med([r["peak"] for r in csv])
         add("Workload S: peak RSS ≤ 1 GB", _mem(peak), peak <= TARGET_PEAK_S if _is_s(results) else None)
-    floor = paired(results, "library-csv", "floor-csv", "wall")
-    if floor:
-        add(
-            f"Workload S: end to end ÷ floor ≤ {TARGET_FLOOR_RATIO:g}x",
-            _ratio(_med(floor)),
-            _med(floor) <= TARGET_FLOOR_RATIO,
-        )
+    add_time_ratio("end to end ÷ floor", "library-csv", "floor-csv", TARGET_FLOOR_RATIO)
     speed = paired(results, "library-csv", "peer-csv", "wall")
     memory = paired(results, "library-csv", "peer-csv", "peak")
     if speed and memory:
@@ -359,13 +358,7 @@ def _targets(results: Results) -> list[str]:
             f"{1 / _med(speed):.2f}x faster at {_med(memory):.2f} of its memory",
             1 / _med(speed) >= TARGET_PEER_SPEEDUP and _med(memory) <= TARGET_PEER_MEMORY,
         )
-    dagster = paired(results, "dagster-csv", "library-csv", "wall")
-    if dagster:
-        add(
-            f"Workload S: Dagster path ÷ library path ≤ {TARGET_DAGSTER_RATIO:g}",
-            _ratio(_med(dagster)),
-            _med(dagster) <= TARGET_DAGSTER_RATIO,
-        )
+    add_time_ratio("Dagster path ÷ library path", "dagster-csv", "library-csv", TARGET_DAGSTER_RATIO)
     big = results.big
     if big is not None and "peak" in big.run:
         add(
