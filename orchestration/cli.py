@@ -1,6 +1,7 @@
 """The `gridlake` command line."""
 
 import datetime as dt
+import json
 import signal
 import sys
 
@@ -260,36 +261,64 @@ def ui(lake_root: str | None, port: int) -> None:
     default=None,
     help="Read every table as it was at this time (ISO-8601; naive = UTC), e.g. 2024-12-05T10:00:00Z.",
 )
-def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None) -> None:
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Cancel the query after this many seconds (Ctrl-C cancels it at once).",
+)
+def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None, timeout: float) -> None:
     """Run a read-only SQL query against the lake's DuckDB catalog."""
     import duckdb
 
     from warehouse import catalog
+    from warehouse import query as door
 
     lake = Lake.from_env(lake_root)
     try:
         if as_of is None:
-            frame = catalog.query(lake, query)
+            frame = catalog.query(lake, query, timeout=timeout)
         else:
             when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-            frame = catalog.query_as_of(lake, query, when if when.tzinfo else when.replace(tzinfo=dt.UTC))
-    except (catalog.NotReadOnly, duckdb.PermissionException) as refused:
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            frame = catalog.query_as_of(lake, query, when, timeout=timeout)
+    except (door.Refused, duckdb.PermissionException) as refused:
         raise click.ClickException(f"refused (gridlake sql is read-only, inside the lake): {refused}") from None
+    except door.Cancelled as cancelled:
+        click.echo(f"Error: {cancelled}", err=True)
+        sys.exit(130)
     except duckdb.Error as error:
         raise click.ClickException(f"query failed: {error}") from None
     _print(frame, fmt)
 
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
-    if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
-    elif fmt == "json":
-        click.echo(frame.write_json())
+    if fmt in ("csv", "json"):
+        # Lists and structs (failed_rules, event_dates) as JSON text: CSV has no nested values.
+        nested = [c for c, t in frame.schema.items() if t.is_nested()]
+        if fmt == "csv" and nested:
+            frame = frame.with_columns(
+                pl.Series(c, [None if v is None else json.dumps(_plain(v)) for v in frame[c].to_list()], pl.String)
+                for c in nested
+            )
+        click.echo(frame.write_csv() if fmt == "csv" else frame.write_json(), nl=fmt == "json")
     else:
         with pl.Config(
             tbl_rows=100, tbl_cols=50, fmt_str_lengths=60, tbl_width_chars=200, tbl_hide_dataframe_shape=True
         ):
             click.echo(frame)
+
+
+def _plain(value: object) -> object:
+    """A nested value as JSON can carry it: dates and times as ISO text."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return value
 
 
 @main.command()

@@ -17,10 +17,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from tests.s3server import SeaweedS3
 from tests.test_parallel_backfill import assert_same_tables
+from warehouse import catalog
 from warehouse.generate.prices import generate_prices
 from warehouse.generate.usage import generate_usage
 from warehouse.lake import Lake
@@ -93,6 +96,23 @@ def test_the_secret_key_is_written_nowhere(server: SeaweedS3, tmp_path: Path, mo
     objects = lake.fs.find(lake.fs_path(root))
     assert len(objects) > 20
     assert [o for o in objects if needle in lake.fs.cat_file(o)] == []
+    # Nor can a query read it back, or read a table of another prefix with the lake's credentials.
+    assert SECRET not in repr(lake) and server.access_key not in repr(lake)
+    settings = catalog.query(
+        lake, "SELECT current_setting('s3_secret_access_key') AS s, current_setting('s3_access_key_id') AS k"
+    )
+    assert settings.rows() == [("", "")]
+    other = server.new_prefix() + "/foreign"
+    write_deltalake(other, pa.table({"foreign_secret": ["hunter2"]}), storage_options=lake.delta_options)
+    for probe in (
+        "SELECT * FROM duckdb_settings()",
+        "SELECT * FROM duckdb_secrets()",
+        f"DESCRIBE SELECT * FROM delta_scan('{other}')",
+        f"SELECT * FROM delta_scan('{other}')",
+    ):
+        with pytest.raises(catalog.NotReadOnly) as refusal:
+            catalog.query(lake, probe)
+        assert SECRET not in str(refusal.value) and "foreign_secret" not in str(refusal.value)
 
 
 def test_a_server_crash_mid_run_fails_clearly_and_the_rerun_converges(

@@ -5,11 +5,18 @@ setting. Every registry view still answers."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-import duckdb
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
+from deltalake import write_deltalake
 
 from orchestration.cli import main
 from tests.test_pipeline_usage import prices_json, ts, usage_csv
@@ -18,6 +25,8 @@ from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import TABLES
 from warehouse.stages.pipeline import process_pending
+
+GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +101,117 @@ def test_every_registry_view_answers_and_the_lake_reads_as_before(lake: Lake) ->
         main, ["sql", "--lake", lake.root, "--format", "csv", "SELECT usage_kwh FROM gold.hourly_usage"]
     )
     assert out.exit_code == 0 and out.output.split() == ["usage_kwh", "1.5"], out.output
-    # Time travel goes through the same locks.
-    with pytest.raises(duckdb.PermissionException):
+    # Time travel goes through the same checks.
+    with pytest.raises(catalog.NotReadOnly):
         catalog.query_as_of(lake, "SELECT * FROM read_text('/etc/hostname')", dt.datetime.now(dt.UTC))
     with pytest.raises(catalog.NotReadOnly):
         catalog.query(lake, "COPY (SELECT 1) TO 'x.csv'")
+
+
+@pytest.fixture(scope="module")
+def foreign(lake: Lake) -> str:
+    """A Delta table beside the lake, with a column name and values a query must not learn."""
+    path = str(Path(lake.root).parent / "foreign")
+    write_deltalake(path, pa.table({"foreign_secret": ["hunter2"], "amount": [4242]}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DESCRIBE SELECT * FROM delta_scan('{foreign}')",
+        "SELECT * FROM delta_scan('{foreign}')",
+        "SELECT * FROM delta_scan('{lake}/../foreign')",
+        "SELECT count(*) FROM delta_scan('{foreign}') WHERE amount > 4000",
+        "SELECT (SELECT max(amount) FROM delta_scan('{foreign}')) AS x",
+        "WITH f AS (SELECT * FROM delta_scan('{foreign}')) SELECT * FROM f",
+        "SELECT * FROM gold.hourly_usage WHERE usage_kwh IN (SELECT amount FROM delta_scan('{foreign}'))",
+        "SELECT * FROM query('SELECT * FROM delta_scan(''{foreign}'')')",
+        "SELECT * FROM query_table('gold.hourly_usage')",
+        "SELECT * FROM delta_list_files('{foreign}')",
+        "SELECT * FROM '{foreign}'",
+        "SELECT * FROM '{lake}/silver/customer_usage'",
+        "EXPLAIN ANALYZE SELECT * FROM delta_scan('{foreign}')",
+        "SELECT * FROM duckdb_secrets()",
+        "SELECT * FROM duckdb_settings()",
+        "SELECT * FROM which_secret('s3://x/y', 's3')",
+        "PRAGMA table_info('gold.hourly_usage')",
+    ],
+)
+def test_only_the_registry_tables_can_be_read(lake: Lake, foreign: str, sql: str) -> None:
+    with pytest.raises(catalog.NotReadOnly) as refusal:
+        catalog.query(lake, sql.format(lake=lake.root, foreign=foreign))
+    assert "foreign_secret" not in str(refusal.value) and "4242" not in str(refusal.value)
+    text = refused(lake, sql.format(lake=lake.root, foreign=foreign))
+    assert "foreign_secret" not in text and "hunter2" not in text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SHOW TABLES",
+        "DESCRIBE gold.hourly_usage",
+        "SUMMARIZE gold.hourly_usage",
+        "EXPLAIN SELECT * FROM gold.hourly_usage",
+        "WITH h AS (SELECT * FROM gold.hourly_usage) SELECT count(*) FROM h, range(2)",
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'gold'",
+        "SELECT * FROM information_schema.tables",
+        "FROM gold.hourly_usage SELECT customer_id, unnest([1, 2]) AS n",
+    ],
+)
+def test_ordinary_queries_still_answer(lake: Lake, sql: str) -> None:
+    assert catalog.query(lake, sql).height >= 1
+
+
+def test_a_query_past_its_limit_is_cancelled_and_huge_text_refused(lake: Lake) -> None:
+    endless = "SELECT count(*) FROM range(100000000) a, range(100000000) b"
+    started = time.monotonic()
+    out = CliRunner().invoke(main, ["sql", "--lake", lake.root, "--timeout", "1", endless])
+    assert out.exit_code == 130, out.output
+    assert "ran longer than its 1 s limit and was cancelled" in out.output
+    assert time.monotonic() - started < 30
+    huge = "SELECT 1 WHERE 1 IN (" + ", ".join(map(str, range(60_000))) + ")"
+    with pytest.raises(catalog.NotReadOnly, match=f"the query is {len(huge):,} bytes; at most 262,144 are accepted"):
+        catalog.query(lake, huge)
+
+
+def test_ctrl_c_cancels_a_running_query(lake: Lake) -> None:
+    env = {**os.environ, "GRIDLAKE_STATE": os.environ["GRIDLAKE_STATE"]}
+    endless = "SELECT count(*) FROM range(100000000) a, range(100000000) b"
+    process = subprocess.Popen(
+        [GRIDLAKE, "sql", "--lake", lake.root, endless], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(8)  # past the imports, inside the query
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert time.monotonic() - started < 10
+    assert b"the query was interrupted" in err
+
+
+def test_lists_are_json_text_in_csv(lake: Lake) -> None:
+    out = CliRunner().invoke(
+        main,
+        [
+            "sql",
+            "--lake",
+            lake.root,
+            "--format",
+            "csv",
+            "SELECT failed_rules, [DATE '2020-08-05'] AS d FROM quarantine.customer_usage",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == ["failed_rules,d", '"[""interval_start_parseable""]","[""2020-08-05""]"']
+
+
+def test_a_copied_lake_answers_without_a_run(lake: Lake, tmp_path: Path) -> None:
+    copy = tmp_path / "moved" / "lake"
+    shutil.copytree(lake.root, copy)
+    out = CliRunner().invoke(
+        main, ["sql", "--lake", str(copy), "--format", "csv", "SELECT usage_kwh FROM gold.hourly_usage"]
+    )
+    assert out.exit_code == 0 and out.output.split() == ["usage_kwh", "1.5"], out.output
+    assert not (copy / "_state" / "gridlake.duckdb").read_bytes().count(lake.root.encode())

@@ -1,6 +1,9 @@
 """Publish the lake to DuckDB: a database file with one schema per layer and one view per
 registry table over its Delta table (delta_scan), commented from the registry. Views read the
-latest Delta version at query time, so publishing is needed only when tables appear."""
+latest Delta version at query time, so publishing is needed only when tables appear.
+
+Views name their table relative to the lake root (the `gridlake_root` variable every
+connection sets), so a lake copied or moved elsewhere is queryable as it is."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from warehouse import delta
+from warehouse import query as door
 from warehouse.lake import Lake
 from warehouse.registry import LAYERS, TABLES, Table
 
@@ -34,11 +38,20 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+ROOT_VARIABLE = "gridlake_root"
+# Global S3 settings the httpfs extension fills from AWS_* variables when it loads. The session
+# secret carries the credentials; these would show them to any query (current_setting).
+_S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_session_token")
+
+
 def prepare_connection(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     con.execute(f"LOAD {_quote(_extension(duckdb_extension_delta))}")
+    con.execute(f"SET VARIABLE {ROOT_VARIABLE} = ?", [lake.root.rstrip("/")])
     if lake.is_s3:
         con.execute(f"LOAD {_quote(_extension(duckdb_extension_httpfs))}")
         con.execute(s3_secret_sql(lake))
+        for name in _S3_CREDENTIAL_SETTINGS:
+            con.execute(f"SET {name} = ''")
 
 
 def s3_secret_sql(lake: Lake) -> str:
@@ -91,7 +104,7 @@ def _has_table(lake: Lake, t: Table) -> bool:
 
 
 def _fingerprint(lake: Lake, tables: list[Table]) -> str:
-    described = [(lake.table_uri(t), t.description, [(c.name, c.description) for c in t.columns]) for t in tables]
+    described = [(_relative(t), t.description, [(c.name, c.description) for c in t.columns]) for t in tables]
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
@@ -103,8 +116,17 @@ def _stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
+def _relative(t: Table) -> str:
+    return f"{t.layer}/{t.name}"
+
+
+def _scan_sql(t: Table, version: int | None = None) -> str:
+    at = "" if version is None else f", version := {version}"
+    return f"delta_scan(getvariable('{ROOT_VARIABLE}') || {_quote('/' + _relative(t))}{at})"
+
+
 def _create_view(con: duckdb.DuckDBPyConnection, lake: Lake, t: Table) -> None:
-    con.execute(f"CREATE OR REPLACE VIEW {t.qualified} AS SELECT * FROM delta_scan({_quote(lake.table_uri(t))})")
+    con.execute(f"CREATE OR REPLACE VIEW {t.qualified} AS SELECT * FROM {_scan_sql(t)}")
     con.execute(f"COMMENT ON VIEW {t.qualified} IS {_quote(t.description)}")
     present = {row[0] for row in con.execute(f"DESCRIBE {t.qualified}").fetchall()}
     for c in t.columns:
@@ -124,22 +146,7 @@ def read_only(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-class NotReadOnly(ValueError):
-    """A `gridlake sql` statement that is not a query."""
-
-
-READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-
-
-def check_read_only(sql: str) -> None:
-    """One query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN), nothing else:
-    no COPY, ATTACH, INSTALL/LOAD, SET, CALL, EXPORT or DDL."""
-    statements = duckdb.extract_statements(sql)
-    if len(statements) != 1:
-        raise NotReadOnly(f"one query at a time, got {len(statements)} statements")
-    kind = statements[0].type
-    if kind not in READ_STATEMENTS:
-        raise NotReadOnly(f"only queries are allowed, not {kind.name}: {sql.strip()[:80]!r}")
+NotReadOnly = door.Refused
 
 
 def lock_down(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
@@ -148,14 +155,16 @@ def lock_down(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     root = lake.root.rstrip("/") + "/"
     con.execute("SET allowed_directories = [?]", [root])
     con.execute("SET enable_external_access = false")
+    con.execute(f"SET memory_limit = '{max(lake.memory_mb, 256)}MB'")
     con.execute("SET lock_configuration = true")
 
 
-def query(lake: Lake, sql: str) -> pl.DataFrame:
-    check_read_only(sql)
+def query(lake: Lake, sql: str, timeout: float | None = door.DEFAULT_TIMEOUT_SECONDS) -> pl.DataFrame:
+    """One read-only query on the catalog (warehouse/query.py), cancelled after `timeout` s."""
+    door.check(sql)
     with read_only(lake) as con:
         lock_down(con, lake)
-        return con.sql(sql).pl()
+        return door.run(con, sql, timeout)
 
 
 def version_at(lake: Lake, t: Table, when: dt.datetime) -> int | None:
@@ -169,10 +178,12 @@ def version_at(lake: Lake, t: Table, when: dt.datetime) -> int | None:
     return max(versions) if versions else None
 
 
-def query_as_of(lake: Lake, sql: str, when: dt.datetime) -> pl.DataFrame:
+def query_as_of(
+    lake: Lake, sql: str, when: dt.datetime, timeout: float | None = door.DEFAULT_TIMEOUT_SECONDS
+) -> pl.DataFrame:
     """`query` with every table read as it was at `when` (Delta time travel): views over
     delta_scan(uri, version := v) in a database of their own."""
-    check_read_only(sql)
+    door.check(sql)
     con = duckdb.connect()
     try:
         prepare_connection(con, lake)
@@ -181,12 +192,9 @@ def query_as_of(lake: Lake, sql: str, when: dt.datetime) -> pl.DataFrame:
         for t in TABLES.values():
             version = version_at(lake, t, when)
             if version is not None:
-                con.execute(
-                    f"CREATE VIEW {t.qualified} AS SELECT * FROM delta_scan({_quote(lake.table_uri(t))}, "
-                    f"version := {version})"
-                )
+                con.execute(f"CREATE VIEW {t.qualified} AS SELECT * FROM {_scan_sql(t, version)}")
         lock_down(con, lake)
-        return con.sql(sql).pl()
+        return door.run(con, sql, timeout)
     finally:
         con.close()
 

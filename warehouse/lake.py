@@ -32,6 +32,7 @@ STORAGE_ENV_VARS = (
     "AWS_REGION",
     "AWS_ALLOW_HTTP",
 )
+SECRET_ENV_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Lake:
     """The lake root (a local folder or `s3://bucket/prefix`) and the options to reach it."""
 
     root: str
-    storage_options: dict[str, str] = field(default_factory=dict)
+    # Credentials among them: never in repr, logs or messages (see __repr__).
+    storage_options: dict[str, str] = field(default_factory=dict, repr=False)
     # The memory a run may use (GRIDLAKE_MEMORY_MB): it decides how large a piece of a date
     # refine works on at once.
     memory_mb: int = DEFAULT_MEMORY_MB
@@ -58,6 +60,10 @@ class Lake:
             storage_options=options,
             memory_mb=int(memory) if memory else DEFAULT_MEMORY_MB,
         )
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in SECRET_ENV_VARS else v) for k, v in self.storage_options.items()}
+        return f"Lake(root={self.root!r}, storage_options={shown!r}, memory_mb={self.memory_mb})"
 
     @property
     def piece_rows(self) -> int:
