@@ -31,7 +31,7 @@ demo: env $(DAGSTER_HOME)/dagster.yaml
 test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q -n 2
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
 # The heavier reliability drills (docs/reliability.md): kill -9 at 12 moments of a 100,000-row run.
 drills: env $(DAGSTER_HOME)/dagster.yaml

@@ -20,9 +20,23 @@ from warehouse.plan import calendar_of
 from warehouse.stages import land, refine
 
 
+class LandingFileConfig(dg.Config):
+    """A file as the drop sensor found it (warehouse.stages.land.LandingFile)."""
+
+    path: str
+    size: int
+    modified: float
+    refused: str | None = None
+
+
 class LandConfig(dg.Config):
     # Empty: every pending file in landing/<source>/. Set by the file-drop sensor.
-    paths: list[str] = []  # noqa: RUF012 - pydantic copies defaults
+    files: list[LandingFileConfig] = []  # noqa: RUF012 - pydantic copies defaults
+
+
+def landing_config(f: land.LandingFile) -> dict[str, object]:
+    """The run config of one file the drop sensor hands to landing."""
+    return {"path": f.path, "size": f.size, "modified": f.modified, "refused": f.refused}
 
 
 class RefineConfig(dg.Config):
@@ -41,10 +55,7 @@ def _land_asset(ds: Dataset) -> dg.AssetsDefinition:
     def _land(
         context: dg.AssetExecutionContext, config: LandConfig, lake: dg.ResourceParam[Lake]
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        files = None
-        if config.paths:
-            listed = {f.path: f for f in land.list_landing(lake, ds.source)}
-            files = [listed[p] for p in config.paths if p in listed]
+        files = [land.LandingFile(f.path, f.size, f.modified, f.refused) for f in config.files] or None
         report = land.land(lake, ds, context.run.run_id, files=files)
         for row in report.failed:
             context.log.error(row.error)

@@ -195,7 +195,8 @@ def run(lake_root: str | None) -> None:
 
 def _report(summary) -> None:
     for label, ok in summary.runs:
-        click.echo(f"{'ok    ' if ok else 'FAILED'} {label}")
+        cause = f": {summary.causes[label]}" if label in summary.causes else ""
+        click.echo(f"{'ok    ' if ok else 'FAILED'} {label}{cause}")
     for error in summary.failed_files:
         click.echo(f"FAILED file {error}", err=True)
     for blocked in summary.blocked:

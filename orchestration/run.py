@@ -14,6 +14,7 @@ from assets.catalog import duckdb_catalog
 from assets.ingest import LAND_ASSETS
 from assets.partitions import new_keys
 from orchestration.instance import instance
+from orchestration.launcher import process_tags
 from orchestration.resources import lake_for
 from orchestration.work import Work, gold_work, refine_work
 from warehouse import parallel
@@ -28,6 +29,9 @@ class RunSummary:
     runs: list[tuple[str, bool]] = field(default_factory=list)
     failed_files: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # Why a run failed, by its label: the innermost error's message (e.g. "OSError: [Errno 28]
+    # No space left on device: '<path>'"), not the run's ~250 lines of tracebacks.
+    causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -55,11 +59,13 @@ class _Runner:
             assets,
             instance=self.instance,
             resources={"lake": lake_for(self.lake_root)},
-            tags=tags,
+            tags={**(tags or {}), **process_tags()},
             run_config={**QUIET, **(run_config or {})},
             raise_on_error=False,
         )
         self.summary.runs.append((label, result.success))
+        if not result.success:
+            self.summary.causes[label] = failure_cause(result)
         return result
 
     def run(self, work: list[Work], keys: dict[str, list[str]]) -> None:
@@ -92,6 +98,19 @@ class _Runner:
 
     def publish(self) -> None:
         self.materialize("publish", [duckdb_catalog])
+
+
+def failure_cause(result: dg.ExecuteInProcessResult) -> str:
+    """The innermost error of the run's first failure, on one line."""
+    for event in result.all_events:
+        data = event.event_specific_data
+        error = getattr(data, "error", None)
+        if event.is_failure and error is not None:
+            while error.cause is not None:
+                error = error.cause
+            lines = [line for line in error.message.strip().splitlines() if line.strip()]
+            return lines[-1] if lines else error.cls_name or "unknown error"
+    return "the run failed (see the Dagster UI)"
 
 
 def _blocked(item: Work, result: dg.ExecuteInProcessResult) -> list[str]:

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from assets.ingest import landing_config
 from assets.keys import asset_key
 from orchestration.alerts import solar_anomaly_alerts
+from orchestration.retries import WORK_TAG, due_attempt, unfinished_run_ids, work_tag
 from orchestration.work import Work, gold_work, refine_work
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
@@ -29,40 +31,75 @@ SENSOR_INTERVAL_SECONDS = 5
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def drop_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.RunRequest | dg.SkipReason:
-    # The cursor holds files already requested but not yet in the ingest log, so a queued run is
-    # not requested twice; entries drop out once the log has them.
-    requested: dict[str, str] = json.loads(context.cursor or "{}")
+def drop_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.SensorResult:
+    """Files are known by (path, size, modification time), as landing knows them: nothing is
+    read or hashed here. The cursor maps each requested file to its stamp and the fingerprint of
+    the request it went in, so a queued run is not requested twice and a failed one is retried."""
+    requested: dict[str, list[str]] = json.loads(context.cursor or "{}")
     pending = {ds.source: land.pending_files(lake, ds) for ds in DATASETS.values()}
-    stamp = {f.path: f"{f.size}:{f.modified}" for files in pending.values() for f in files}
-    new = {src: [f for f in files if requested.get(f.path) != stamp[f.path]] for src, files in pending.items()}
-    new = {src: files for src, files in new.items() if files}
-    requested = {p: s for p, s in requested.items() if p in stamp}
-    requested.update({f.path: stamp[f.path] for files in new.values() for f in files})
+    files = {f.path: (src, f) for src, listed in pending.items() for f in listed}
+    requested = {p: entry for p, entry in requested.items() if p in files and entry[0] == _stamp(files[p][1])}
+    batches: dict[str, list[tuple[str, land.LandingFile]]] = {}
+    for path, (src, f) in files.items():
+        if path in requested:
+            batches.setdefault(requested[path][1], []).append((src, f))
+    new = [files[p] for p in files if p not in requested]
+    requests = []
+    if new:
+        fingerprint = "land:" + _digest(*sorted(f"{src}:{f.path}:{_stamp(f)}" for src, f in new))
+        batches[fingerprint] = new
+    for fingerprint, batch in sorted(batches.items()):
+        attempt = due_attempt(context.instance, fingerprint)
+        if attempt is None:
+            continue
+        requests.append(_land_request(fingerprint, attempt, batch))
+        requested.update({f.path: [_stamp(f), fingerprint] for _, f in batch})
     context.update_cursor(json.dumps(requested, sort_keys=True))
-    if not new:
-        return dg.SkipReason("no new files in landing/")
-    # Identical content under any name yields the same key, and Dagster never reuses a key.
-    hashes = sorted({f"{src}:{land.file_hash(lake, f.path)}" for src, files in new.items() for f in files})
-    key = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:32]
-    bronze = {src: DATASETS[src].bronze for src in new}
+    if not requests:
+        return dg.SensorResult(skip_reason="no new files in landing/")
+    return dg.SensorResult(run_requests=requests)
+
+
+def _stamp(f: land.LandingFile) -> str:
+    return f"{f.size}:{f.modified}"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _land_request(fingerprint: str, attempt: int, batch: list[tuple[str, land.LandingFile]]) -> dg.RunRequest:
+    by_source: dict[str, list[land.LandingFile]] = {}
+    for src, f in batch:
+        by_source.setdefault(src, []).append(f)
+    bronze = {src: DATASETS[src].bronze for src in by_source}
     return dg.RunRequest(
-        run_key=f"land:{key}",
+        run_key=f"{fingerprint}:{attempt}",
         asset_selection=[asset_key(t.qualified) for t in bronze.values()],
         run_config={
             "ops": {
-                t.qualified.replace(".", "__"): {"config": {"paths": [f.path for f in new[src]]}}
+                t.qualified.replace(".", "__"): {"config": {"files": [landing_config(f) for f in by_source[src]]}}
                 for src, t in bronze.items()
             }
         },
-        tags={"gridlake/sources": ",".join(sorted(new)), "gridlake/stage": "land"},
+        tags={
+            "gridlake/sources": ",".join(sorted(by_source)),
+            "gridlake/stage": "land",
+            WORK_TAG: work_tag(fingerprint),
+        },
     )
 
 
-def _result(context: dg.SensorEvaluationContext, work: Iterable[Work], keys: dict[str, list[str]], idle: str):
-    requests = [w.run_request() for w in work]
+def _result(
+    context: dg.SensorEvaluationContext, work: Iterable[Work], keys: dict[str, list[str]], idle: str
+) -> dg.SensorResult:
+    requests = []
+    for w in work:
+        attempt = due_attempt(context.instance, w.fingerprint)
+        if attempt is not None:
+            requests.append(w.run_request(attempt))
     if not requests:
-        return dg.SkipReason(idle)
+        return dg.SensorResult(skip_reason=idle)
     additions = [dg.AddDynamicPartitionsRequest(cal, new) for cal, new in keys.items() if new]
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=additions)
 
@@ -81,7 +118,7 @@ def _merge(into: dict[str, list[str]], keys: dict[str, list[str]]) -> None:
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def refine_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]):
+def refine_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.SensorResult:
     work: list[Work] = []
     keys: dict[str, list[str]] = {}
     for ds in DATASETS.values():
@@ -98,10 +135,13 @@ def refine_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[La
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def gold_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]):
+def gold_sensor(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.SensorResult:
+    # Rows queued by a refine run still in progress are left to it: it carries the gold of its
+    # own dates, and what it does not carry is here once it has finished.
+    running = unfinished_run_ids(context.instance)
     work: list[Work] = []
     keys: dict[str, list[str]] = {}
-    for queued in gold.queued_specs(lake):
+    for queued in gold.queued_specs(lake, skip_runs=running):
         items, new = gold_work(queued, context.instance.get_dynamic_partitions)
         work += items
         _merge(keys, new)

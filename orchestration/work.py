@@ -22,6 +22,7 @@ from assets.gold import GOLD_ASSETS
 from assets.ingest import REFINE_ASSETS
 from assets.partitions import new_keys, range_tags, runs_for
 from assets.solar_report import solar_report
+from orchestration.retries import WORK_TAG, work_tag
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, calendar_of, fed_by
@@ -42,7 +43,8 @@ class Work:
     # Partition keys the run covers, contiguous in the calendar's order; empty: unpartitioned.
     keys: tuple[str, ...]
     calendar: str | None
-    # Identifies the work: the same pending content gives the same key (Dagster never reruns a key).
+    # Identifies the work: the same pending content gives the same fingerprint, and its runs carry
+    # it as a tag, so a failed run is requested again on a schedule (orchestration/retries.py).
     fingerprint: str
     tags: dict[str, str] = field(default_factory=dict)
     run_config: dict = field(default_factory=dict)
@@ -53,17 +55,16 @@ class Work:
 
     @property
     def run_tags(self) -> dict[str, str]:
-        return {**self.tags, **(range_tags(self.keys) if self.keys else {})}
+        return {**self.tags, **(range_tags(self.keys) if self.keys else {}), WORK_TAG: work_tag(self.fingerprint)}
 
-    def run_request(self) -> dg.RunRequest:
+    def run_request(self, attempt: int = 0) -> dg.RunRequest:
+        """The request for the work's `attempt`-th run (Dagster never reuses a run key)."""
         return dg.RunRequest(
-            run_key=self.fingerprint, asset_selection=self.selection, tags=self.run_tags, run_config=self.run_config
+            run_key=f"{self.fingerprint}:{attempt}",
+            asset_selection=self.selection,
+            tags=self.run_tags,
+            run_config=self.run_config,
         )
-
-
-def _hour() -> str:
-    # Part of every key: work whose run failed is requested again once an hour.
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
 
 
 def _digest(*parts: object) -> str:
@@ -84,7 +85,7 @@ def refine_work(
     if not dates:
         return [], {}
     landed = land.ingest_log(lake, ds.source).filter(status="landed")["file_hash"].sort().to_list()
-    fingerprint = _digest(*landed, *sorted(map(str, dates)), _hour())
+    fingerprint = _digest(*landed, *sorted(map(str, dates)))
     asset = REFINE_BY_SOURCE[ds.source]
     cal = calendar_of(ds)
     carry = (cal,) if part_of_parallel else (cal, None)
@@ -126,12 +127,12 @@ def gold_work(queued: gold.Queued, keys: Keys) -> tuple[list[Work], dict[str, li
     assets = (GOLD_BY_SPEC[spec.name], *REPORTS_BY_SPEC.get(spec.name, ()))
     tags = {"gridlake/gold": spec.name, "gridlake/stage": "gold"}
     if spec.calendar is None:
-        fingerprint = _digest(*queued.change_ids(queued.dates), _hour())
+        fingerprint = _digest(*queued.change_ids(queued.dates))
         return [Work(f"gold {spec.name}", assets, (), None, f"gold:{spec.name}:{fingerprint}", tags)], {}
     existing = list(keys(spec.calendar))
     work = []
     for run in runs_for(existing, queued.dates):
-        fingerprint = _digest(*queued.change_ids(dt.date.fromisoformat(k) for k in run), _hour())
+        fingerprint = _digest(*queued.change_ids(dt.date.fromisoformat(k) for k in run))
         label = f"gold {spec.name} {run[0]}..{run[-1]}"
         work.append(
             Work(label, assets, tuple(run), spec.calendar, f"gold:{spec.name}:{run[0]}:{run[-1]}:{fingerprint}", tags)

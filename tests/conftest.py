@@ -41,7 +41,8 @@ def lake(tmp_path: Path) -> Lake:
 
 @pytest.fixture
 def drop(lake: Lake) -> Drop:
-    """Write a file into landing/<source>/<name>; returns its URI."""
+    """Write a file into landing/<source>/<name>; returns its path relative to the lake root
+    (what the ingest log and bronze record)."""
 
     def _drop(source: str, name: str, data: bytes) -> str:
         uri = lake.uri("landing", source, name)
@@ -49,7 +50,7 @@ def drop(lake: Lake) -> Drop:
         lake.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with lake.fs.open(path, "wb") as f:
             f.write(data)
-        return uri
+        return lake.relative(uri)
 
     return _drop
 

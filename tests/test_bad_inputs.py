@@ -346,7 +346,7 @@ def test_a_file_still_growing_is_left_for_a_later_run_then_landed_whole(
     def appending_hash(lake: Lake, path: str) -> str:
         digest = real_hash(lake, path)
         if path.endswith("growing.csv"):
-            with open(path, "ab") as f:  # the producer writes more while the run reads
+            with open(lake.fs_path(lake.uri(path)), "ab") as f:  # the producer writes more while the run reads
                 f.write(f"3,{T0},{T5},3.0\n".encode())
         return digest
 

@@ -8,9 +8,13 @@ catalog (what `gridlake sql` queries) until the expected values appear, within a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,12 +23,15 @@ import pytest
 
 from orchestration.service import Service
 from tests.test_pipeline_usage import ts, usage_csv
-from warehouse import catalog
+from warehouse import catalog, delta
 from warehouse.lake import Lake
+from warehouse.registry import table
 from warehouse.stages import land
 
 DAY = "2020-08-06"  # long past: the daemon must not only follow the latest date
 PHASE_TIMEOUT = 300.0
+# The tests of this module share one daemon: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("daemon")
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +208,82 @@ def test_past_dates_reach_gold_through_the_daemon(daemon: tuple[Service, Lake]) 
 def _status(lake: Lake, name: str) -> str | None:
     log = land.ingest_log(lake).filter(pl.col("path").str.ends_with("/" + name))
     return log["status"][0] if log.height else None
+
+
+def _runs(service: Service, since: float) -> list:
+    from dagster import DagsterInstance, RunsFilter
+
+    with DagsterInstance.from_config(str(service.home)) as inst:
+        records = inst.get_run_records(RunsFilter(created_after=dt.datetime.fromtimestamp(since, dt.UTC)))
+        return sorted(records, key=lambda r: r.create_timestamp)
+
+
+def test_a_run_killed_with_the_daemon_is_failed_and_its_work_retried(daemon: tuple[Service, Lake]) -> None:
+    from dagster import DagsterRunStatus
+
+    service, lake = daemon
+    day = "2020-08-10"
+    started = time.time()
+    drop(lake, "energy_prices", "prices-0810.csv", prices_csv_on(day, [(0, 0.5)]))
+    drop(lake, "customer_usage", "u-0810.csv", usage_csv([(4, ts(0, day), ts(5, day), 2.0)]))
+
+    def running() -> list:
+        return [r for r in _runs(service, started) if r.dagster_run.status == DagsterRunStatus.STARTED]
+
+    [stuck] = service.wait(running, PHASE_TIMEOUT, "a run to start", every=0.2)[:1]
+    # The daemon, its code server and the run's process die together, as in a machine crash.
+    assert service.process is not None
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait()
+    assert _status_of(service, stuck.dagster_run.run_id) == DagsterRunStatus.STARTED
+    service.fresh_config = False
+    service.process = None
+    service.start()
+    # Run monitoring finds the run's process gone and fails the run; the sensors retry its work.
+    until(
+        service,
+        "the stuck run to be failed",
+        lambda: _status_of(service, stuck.dagster_run.run_id) == DagsterRunStatus.FAILURE,
+    )
+    until(service, "the retried work to reach gold", lambda: costs_on(lake, "4", day) == {"00:00": 1.0})
+    until(service, "the daemon to go idle", lambda: idle(service))
+    retried = [
+        r
+        for r in _runs(service, started)
+        if r.dagster_run.tags.get("gridlake/work") == stuck.dagster_run.tags["gridlake/work"]
+    ]
+    assert [r.dagster_run.status for r in retried][-1] == DagsterRunStatus.SUCCESS
+
+    # One drop, one landing run and one refine run that carries its gold: no second gold build.
+    second = time.time()
+    drop(lake, "customer_usage", "u2-0810.csv", usage_csv([(5, ts(0, day), ts(5, day), 4.0)]))
+    until(service, "the second file's cost", lambda: costs_on(lake, "5", day) == {"00:00": 2.0})
+    until(service, "the daemon to go idle", lambda: idle(service))
+    stages = [r.dagster_run.tags.get("gridlake/stage") for r in _runs(service, second)]
+    assert stages == ["land", "refine"], stages
+    commits = [
+        h for h in delta.open_table(lake, table("gold.hourly_usage")).history() if h["timestamp"] / 1000 >= second
+    ]
+    assert len(commits) == 1, commits
+
+
+def _status_of(service: Service, run_id: str):
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(service.home)) as inst:
+        run = inst.get_run_by_id(run_id)
+        return run.status if run else None
+
+
+def prices_csv_on(day: str, rows_: list[tuple[int, float]]) -> bytes:
+    lines = ["intervalStart,intervalEnd,price", *(f"{ts(m, day)},{ts(m + 5, day)},{p}" for m, p in rows_)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def costs_on(lake: Lake, customer: str, day: str) -> dict[str, float | None]:
+    got = rows(
+        lake,
+        "select strftime(interval_start, '%H:%M'), cost from gold.cost_per_interval "
+        f"where customer_id = '{customer}' and date = DATE '{day}' order by 1",
+    )
+    return dict(got)

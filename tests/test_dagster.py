@@ -1,14 +1,18 @@
 """The Dagster layer against a real instance: definitions load, the drop sensor keys runs by
-content, and `run_pending` records materializations and asset checks the UI shows."""
+(path, size, modification time) and retries failed work, and `run_pending` records
+materializations and asset checks the UI shows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.test_utils import create_run_for_test
 
 from assets.keys import asset_key
+from orchestration import retries
 from orchestration.definitions import defs
 from orchestration.resources import lake_for
 from orchestration.run import run_pending
@@ -34,27 +38,60 @@ def _drop_sensor() -> dg.SensorDefinition:
     return next(s for s in SENSORS if s.name == "landing_drops")
 
 
-def test_drop_sensor_keys_runs_by_content_and_keeps_a_cursor(lake: Lake, drop: Drop, dagster_home: Path) -> None:
+def _result(sensor: dg.SensorDefinition, ctx: dg.SensorEvaluationContext) -> list[dg.RunRequest]:
+    out = sensor(ctx)
+    assert isinstance(out, dg.SensorResult)
+    return list(out.run_requests or [])
+
+
+def test_drop_sensor_keys_runs_by_stamp_and_retries_a_failed_landing(
+    lake: Lake, drop: Drop, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sensor = _drop_sensor()
     resources = {"lake": lake_for(lake.root)}
     with dg.instance_for_test() as instance:
         content = usage_csv([(1, ts(0), ts(5), 1.0)])
         drop("customer_usage", "a.csv", content)
         ctx = dg.build_sensor_context(instance=instance, resources=resources)
-        first = sensor(ctx)
-        assert isinstance(first, dg.RunRequest)
-        assert first.run_config["ops"]["bronze__customer_usage"]["config"]["paths"] == [
-            lake.uri("landing", "customer_usage", "a.csv")
-        ]
-        # Nothing new since the cursor: skip.
-        again = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=ctx.cursor))
-        assert isinstance(again, dg.SkipReason)
-        # The same bytes under another name produce the same run key, which Dagster never reuses.
-        Path(lake.fs_path(lake.uri("landing", "customer_usage", "a.csv"))).unlink()
+        [first] = _result(sensor, ctx)
+        [config] = first.run_config["ops"]["bronze__customer_usage"]["config"]["files"]
+        assert config["path"] == "landing/customer_usage/a.csv" and config["size"] == len(content)
+        assert first.run_key.startswith("land:") and first.run_key.endswith(":0")
+        # While its run is queued or running, nothing is requested again.
+        run = create_run_for_test(instance, status=dg.DagsterRunStatus.STARTED, tags=first.tags)
+        assert _result(sensor, dg.build_sensor_context(instance=instance, resources=resources, cursor=ctx.cursor)) == []
+        # The run failed: the same files are requested again, once the first delay has passed.
+        instance.report_run_failed(run)
+        cursor = ctx.cursor
+        assert _result(sensor, dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor)) == []
+        monkeypatch.setattr(retries, "RETRY_DELAYS", (0.0,))
+        ctx = dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor)
+        [retry] = _result(sensor, ctx)
+        assert retry.run_key == first.run_key.removesuffix(":0") + ":1" and retry.run_config == first.run_config
+        # The same bytes under another name are another drop: its own request (landing logs a duplicate).
         drop("customer_usage", "b.csv", content)
-        renamed = sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=ctx.cursor))
-        assert isinstance(renamed, dg.RunRequest)
-        assert renamed.run_key == first.run_key
+        create_run_for_test(instance, status=dg.DagsterRunStatus.STARTED, tags=retry.tags)
+        [renamed] = _result(sensor, dg.build_sensor_context(instance=instance, resources=resources, cursor=ctx.cursor))
+        assert renamed.run_key not in (first.run_key, retry.run_key)
+        paths = [f["path"] for f in renamed.run_config["ops"]["bronze__customer_usage"]["config"]["files"]]
+        assert paths == ["landing/customer_usage/b.csv"]
+
+
+def test_failed_work_is_retried_with_growing_delays_then_hourly() -> None:
+    fingerprint = "refine:x:2020-08-05"
+    tags = {retries.WORK_TAG: retries.work_tag(fingerprint)}
+    with dg.instance_for_test() as instance:
+        assert retries.due_attempt(instance, fingerprint) == 0
+        ended: list[float] = []
+        for failures, delay in enumerate([10, 60, 300, 1200, 3600, 3600], start=1):
+            run = create_run_for_test(instance, status=dg.DagsterRunStatus.STARTED, tags=tags)
+            assert retries.due_attempt(instance, fingerprint) is None  # one is running
+            instance.report_run_failed(run)
+            record = instance.get_run_record_by_id(run.run_id)
+            ended.append(record.end_time or record.update_timestamp.timestamp())
+            at = dt.datetime.fromtimestamp(max(ended), dt.UTC)
+            assert retries.due_attempt(instance, fingerprint, at + dt.timedelta(seconds=delay - 1)) is None
+            assert retries.due_attempt(instance, fingerprint, at + dt.timedelta(seconds=delay)) == failures
 
 
 def test_run_pending_records_runs_materializations_and_checks(lake: Lake, drop: Drop, dagster_home: Path) -> None:

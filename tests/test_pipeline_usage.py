@@ -159,7 +159,7 @@ def test_redrop_and_same_records_under_another_name(lake: Lake, drop: Drop) -> N
     assert read(lake, "silver.customer_usage").height == 6
     after = read(lake, "gold.cost_per_interval").sort("interval_start")
     assert after.select("interval_start", "cost").equals(before.select("interval_start", "cost"))
-    first = land.ingest_log(lake, "customer_usage").filter(path=lake.uri("landing", "customer_usage", "a.csv"))
+    first = land.ingest_log(lake, "customer_usage").filter(path="landing/customer_usage/a.csv")
     assert first["rows_duplicate"].to_list() == [6]  # the later file's identical rows won
 
 
@@ -296,7 +296,7 @@ def test_latest_ingest_wins_between_files_of_one_run(lake: Lake, drop: Drop) -> 
     import time
 
     first = drop("customer_usage", "b-first.csv", usage_csv([(1, ts(5), ts(10), 1.0)]))
-    os.utime(lake.fs_path(first), (time.time() - 60, time.time() - 60))
+    os.utime(lake.fs_path(lake.uri(first)), (time.time() - 60, time.time() - 60))
     # Dropped later (newer mtime) but sorts first by name, and the key sits at a higher row number.
     drop("customer_usage", "a-second.csv", usage_csv([(2, ts(0), ts(5), 1.0), (1, ts(5), ts(10), 7.0)]))
     process_pending(lake)

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
+from deltalake.schema import Field
 
 from warehouse.commits import retrying
 from warehouse.delta_files import PartitionWriter
@@ -275,6 +276,18 @@ def upsert(lake: Lake, table: Table, frame: pl.DataFrame) -> None:
         )
 
     retrying(write, f"merge into {table.qualified}")
+
+
+def add_missing_columns(lake: Lake, t: Table) -> None:
+    """A lake written before a registry column existed gets it (null) before the next write."""
+    existing = open_table(lake, t)
+    if existing is None:
+        return
+    present = {f.name for f in existing.schema().fields}
+    missing = [c for c in t.columns if c.name not in present]
+    if missing:
+        arrow = pl.DataFrame(schema={c.name: c.dtype for c in missing}).to_arrow().schema
+        existing.alter.add_columns([Field.from_arrow(f) for f in arrow])
 
 
 def version(lake: Lake, table: Table) -> int | None:

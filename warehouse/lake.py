@@ -118,6 +118,14 @@ class Lake:
         """The path form fsspec wants: bucket/key for S3, an absolute path locally."""
         return uri.removeprefix("s3://") if self.is_s3 else uri
 
+    def relative(self, path: str) -> str:
+        """A path inside the lake (URI, fsspec path or already relative) relative to the root:
+        what the lake's own tables record, so a lake copied or moved elsewhere still matches."""
+        for base in (self.root.rstrip("/") + "/", self.fs_path(self.root).rstrip("/") + "/"):
+            if path.startswith(base):
+                return path[len(base) :]
+        return path
+
     @property
     def local_state_dir(self) -> Path:
         """A local folder for artefacts that must live on a disk (DuckDB file, GX Data Docs).

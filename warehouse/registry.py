@@ -47,8 +47,8 @@ class Table:
 
 
 INGEST_COLUMNS = (
-    Column("_source_file", pl.String(), "Path of the landed file the row came from."),
-    Column("_file_hash", pl.String(), "SHA-256 of the landed file's bytes."),
+    Column("_source_file", pl.String(), "Path of the landed file the row came from, relative to the lake root."),
+    Column("_file_hash", pl.String(), "Id of the landing the row came from (ops.ingest_log.file_hash)."),
     Column("_ingested_at", UTC, "When the file was landed in bronze (UTC)."),
     Column("_run_id", pl.String(), "Run that landed the file."),
     Column("_row_number", pl.Int64(), "0-based position of the record in its file."),
@@ -613,11 +613,23 @@ _TABLES: tuple[Table, ...] = (
         layer="ops",
         columns=(
             Column("source", pl.String(), "Landing source."),
-            Column("path", pl.String(), "Path of the file when it was landed."),
-            Column("file_hash", pl.String(), "SHA-256 of the file's bytes."),
+            Column("path", pl.String(), "Path of the file relative to the lake root, e.g. landing/<source>/f.csv."),
+            Column(
+                "file_hash",
+                pl.String(),
+                "Id of the landing (bronze _file_hash): the SHA-256 of the file's bytes when they first land; "
+                "for bytes landed before (a path put back to earlier content), the SHA-256 of bytes, path, size "
+                "and modification time.",
+            ),
+            Column("content_hash", pl.String(), "SHA-256 of the file's bytes."),
             Column("size_bytes", pl.Int64(), "File size."),
             Column("modified_at", UTC, "File modification time when it was seen."),
-            Column("status", pl.String(), "landed, refined, failed, or duplicate (same content as an earlier file)."),
+            Column(
+                "status",
+                pl.String(),
+                "landed, refined, failed, or duplicate (content already in force: unchanged since its path "
+                "landed, or the latest content of another path).",
+            ),
             Column("error", pl.String(), "Why the file failed (file, row and rule), else null."),
             Column(
                 "rows_read",
@@ -634,8 +646,8 @@ _TABLES: tuple[Table, ...] = (
             Column("landed_at", UTC, "When the file was landed."),
             Column("refined_at", UTC, "When its rows last went through validation."),
         ),
-        description="One row per landed file: what was read, where every row went, and errors.",
-        keys=("source", "file_hash", "path"),
+        description="One row per drop of a file seen: what was read, where every row went, and errors.",
+        keys=("source", "path", "file_hash", "modified_at"),
     ),
     Table(
         name="file_counts",

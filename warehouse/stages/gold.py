@@ -100,9 +100,10 @@ def queued(lake: Lake, spec: GoldSpec) -> Queued:
     return Queued(spec, _ready(lake, rows))
 
 
-def queued_specs(lake: Lake) -> list[Queued]:
-    """Every spec with ready work, in plan order."""
-    rows = _ready(lake, delta.scan(lake, QUEUE).collect())
+def queued_specs(lake: Lake, skip_runs: Iterable[str] = ()) -> list[Queued]:
+    """Every spec with ready work, in plan order, leaving out rows queued by `skip_runs`."""
+    rows = delta.scan(lake, QUEUE).filter(~pl.col("run_id").is_in(sorted(skip_runs))).collect()
+    rows = _ready(lake, rows)
     return [Queued(spec, part) for spec in GOLD if not (part := rows.filter(pl.col("gold") == spec.name)).is_empty()]
 
 

@@ -1,8 +1,17 @@
-"""Land: new files in landing/<source>/ become bronze rows and one ingest-log row each.
+"""Land: new files in landing/<source>/ become bronze rows and one ingest-log row per landing.
 
-Idempotent: a file is recognised by its content hash, so re-dropping it (under any name)
-lands nothing; every bronze append carries a Delta transaction id (source:hash, chunk number),
-so a run killed midway resumes without duplicating a chunk."""
+Which drops land (docs/reliability.md): a path's newest content always lands, so a producer that
+puts a file back to earlier content sees that content win again; content that is already in
+force (the latest landed content of this path or of any other) is a duplicate, logged and not
+landed. Every drop the log sees gets a row of its own: a touched file never overwrites the
+record of its first landing.
+
+Each landing has an id, `file_hash`: the SHA-256 of the file's bytes the first time those bytes
+land, and for bytes landed before (a path put back to earlier content), the SHA-256 of the bytes
+with the path, size and modification time, so bronze rows, file counts and the log keep the two
+landings apart. Every bronze append carries a Delta transaction id (source:id, chunk number), so
+a run killed midway resumes without duplicating a chunk. Paths are recorded relative to the lake
+root."""
 
 from __future__ import annotations
 
@@ -31,7 +40,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: str  # full URI
+    path: str  # relative to the lake root: landing/<source>/...
     size: int
     modified: float
     # Why the file is not read at all (a link out of the lake, a pipe or device), else None.
@@ -45,6 +54,7 @@ class LoggedFile:
     source: str
     path: str
     file_hash: str
+    content_hash: str
     size_bytes: int
     modified_at: dt.datetime
     run_id: str
@@ -88,13 +98,12 @@ def list_landing(lake: Lake, source: str) -> list[LandingFile]:
         modified = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
         if isinstance(modified, dt.datetime):
             modified = modified.timestamp()
-        uri = f"s3://{path}" if lake.is_s3 else path
         refused = None if lake.is_s3 else _refused(lake, path, info)
         if info.get("islink") and not refused:
             # A followed link is the file it points to: its size and time, not the link's.
             target = os.stat(path)
             info, modified = {"size": target.st_size}, target.st_mtime
-        files.append(LandingFile(uri, int(info.get("size") or 0), float(modified), refused))
+        files.append(LandingFile(lake.relative(path), int(info.get("size") or 0), float(modified), refused))
     return files
 
 
@@ -112,18 +121,31 @@ def _refused(lake: Lake, path: str, info: dict[str, Any]) -> str | None:
 
 
 def file_hash(lake: Lake, path: str) -> str:
+    """SHA-256 of a landing file's bytes (`path` relative to the lake root)."""
     digest = hashlib.sha256()
-    with lake.fs.open(lake.fs_path(path), "rb") as f:
+    with lake.fs.open(_fs_path(lake, path), "rb") as f:
         while block := f.read(8 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _fs_path(lake: Lake, path: str) -> str:
+    return lake.fs_path(lake.uri(lake.relative(path)))
 
 
 def ingest_log(lake: Lake, source: str | None = None) -> pl.DataFrame:
     frame = delta.scan(lake, INGEST_LOG)
     if source is not None:
         frame = frame.filter(pl.col("source") == source)
-    return frame.collect()
+    log = frame.collect()
+    # Rows written before paths were recorded relative to the root, and before content_hash.
+    if "content_hash" not in log.columns:
+        log = log.with_columns(content_hash=pl.lit(None, pl.String))
+    prefixes = [lake.root.rstrip("/") + "/", lake.fs_path(lake.root).rstrip("/") + "/"]
+    path = pl.col("path")
+    for prefix in prefixes:
+        path = path.str.strip_prefix(prefix)
+    return log.with_columns(path=path, content_hash=pl.coalesce("content_hash", "file_hash"))
 
 
 def pending_files(lake: Lake, ds: Dataset, files: Iterable[LandingFile] | None = None) -> list[LandingFile]:
@@ -132,6 +154,39 @@ def pending_files(lake: Lake, ds: Dataset, files: Iterable[LandingFile] | None =
     seen = set(zip(log["path"].to_list(), log["size_bytes"].to_list(), log["modified_at"].to_list(), strict=True))
     listed = list_landing(lake, ds.source) if files is None else list(files)
     return [f for f in listed if (f.path, f.size, _mtime(f.modified)) not in seen]
+
+
+class _InForce:
+    """The content each path holds as far as the lake knows: its latest landing or duplicate.
+    Failed drops land nothing, so they change nothing here."""
+
+    def __init__(self, log: pl.DataFrame) -> None:
+        latest = (
+            log.filter(pl.col("status") != "failed")
+            .sort("landed_at")
+            .group_by("path", maintain_order=True)
+            .last()
+            .select("path", "content_hash")
+        )
+        self.by_path: dict[str, str] = dict(latest.iter_rows())
+        self.ids = set(log["file_hash"].to_list())
+
+    def holder(self, path: str, content: str) -> str | None:
+        """A path whose content in force is `content` (this path first), else None."""
+        if self.by_path.get(path) == content:
+            return path
+        return next((p for p, c in self.by_path.items() if c == content), None)
+
+    def landing_id(self, f: LandingFile, content: str) -> str:
+        """The content hash, unless those bytes landed before: then one of this drop's own."""
+        if content not in self.ids:
+            return content
+        return hashlib.sha256(f"{content}\n{f.path}\n{f.size}\n{_mtime(f.modified).isoformat()}".encode()).hexdigest()
+
+    def record(self, row: LoggedFile) -> None:
+        if row.status != "failed":
+            self.by_path[row.path] = row.content_hash
+        self.ids.add(row.file_hash)
 
 
 def _mtime(ts: float) -> dt.datetime:
@@ -152,10 +207,7 @@ def _land(
 ) -> LandReport:
     clock = _IngestClock(now)
     report = LandReport(ds.source)
-    logged = ingest_log(lake, ds.source)
-    known = {
-        h: p for h, p, s in zip(logged["file_hash"], logged["path"], logged["status"], strict=True) if s != "duplicate"
-    }
+    in_force = _InForce(ingest_log(lake, ds.source))
     rows: list[LoggedFile] = []
     batch = _BronzeBatch(lake, ds)
     # Dates before a retention purge's horizon are frozen: such rows go to the null partition.
@@ -169,7 +221,7 @@ def _land(
             continue
         try:
             _check_unchanged(lake, f)
-            digest = file_hash(lake, f.path)
+            content = file_hash(lake, f.path)
         except FileNotFoundError:
             log.warning("%s disappeared before it was read: not landed", f.path)
             continue
@@ -180,21 +232,25 @@ def _land(
             rows.append(_refused_row(ds, replace(f, refused=f"cannot be read: {err.strerror}"), run_id, clock.tick()))
             report.failed.append(rows[-1])
             continue
-        base = _logged(ds, f, digest, run_id, clock.tick())
-        if digest in known:
-            row = replace(base, status="duplicate", error=f"same content as {known[digest]}")
+        holder = in_force.holder(f.path, content)
+        if holder is not None:
+            base = _logged(ds, f, content, content, run_id, clock.tick())
+            why = "unchanged since it landed" if holder == f.path else f"same content as {holder}, already landed"
+            row = replace(base, status="duplicate", error=why)
             report.duplicates.append(row)
         else:
+            base = _logged(ds, f, in_force.landing_id(f, content), content, run_id, clock.tick())
             landed = _land_file(lake, ds, f, base, batch, first)
             if landed is None:
                 continue
             row = landed
             (report.failed if row.status == "failed" else report.landed).append(row)
-            known.setdefault(digest, f.path)
+        in_force.record(row)
         rows.append(row)
     batch.flush()
     if rows:
         frame = pl.DataFrame([asdict(r) for r in rows], schema_overrides=INGEST_LOG.schema, strict=False)
+        delta.add_missing_columns(lake, INGEST_LOG)
         delta.upsert(lake, INGEST_LOG, frame)
     return report
 
@@ -204,7 +260,7 @@ class FileChanged(Exception):
 
 
 def _check_unchanged(lake: Lake, f: LandingFile) -> None:
-    info = lake.fs.info(lake.fs_path(f.path))
+    info = lake.fs.info(_fs_path(lake, f.path))
     modified = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
     if isinstance(modified, dt.datetime):
         modified = modified.timestamp()
@@ -215,14 +271,17 @@ def _check_unchanged(lake: Lake, f: LandingFile) -> None:
 def _refused_row(ds: Dataset, f: LandingFile, run_id: str, landed_at: dt.datetime) -> LoggedFile:
     # Never read, so no content hash: one from the path and reason keeps the log's key unique.
     digest = hashlib.sha256(f"refused\n{f.path}\n{f.refused}".encode()).hexdigest()
-    return replace(_logged(ds, f, digest, run_id, landed_at), status="failed", error=f"{f.path}: {f.refused}")
+    return replace(_logged(ds, f, digest, digest, run_id, landed_at), status="failed", error=f"{f.path}: {f.refused}")
 
 
-def _logged(ds: Dataset, f: LandingFile, digest: str, run_id: str, landed_at: dt.datetime) -> LoggedFile:
+def _logged(
+    ds: Dataset, f: LandingFile, landing_id: str, content: str, run_id: str, landed_at: dt.datetime
+) -> LoggedFile:
     return LoggedFile(
         source=ds.source,
         path=f.path,
-        file_hash=digest,
+        file_hash=landing_id,
+        content_hash=content,
         size_bytes=f.size,
         modified_at=_mtime(f.modified),
         run_id=run_id,
@@ -240,13 +299,16 @@ def _land_file(
     dates: set[dt.date | None] = set()
     chunk_no = 0
     try:
-        with lake.fs.open(lake.fs_path(f.path), "rb") as stream:
+        with lake.fs.open(_fs_path(lake, f.path), "rb") as stream:
             for chunk in read_file(stream, f.path):
                 chunk_no += 1
                 frame = chunk.frame
-                if chunk_no == 1:
+                # A file with no records at all (an empty JSON array) has no columns to check.
+                if chunk_no == 1 and (frame.height or len(frame.columns) > 1):
                     _check_records(frame, ds, f.path)
                     _require_fields(frame, ds, f.path)
+                if not frame.height:
+                    continue
                 frame = frame.with_columns(
                     _source_file=pl.lit(f.path),
                     _file_hash=pl.lit(base.file_hash),
@@ -278,7 +340,7 @@ def _land_file(
 
 class _BronzeBatch:
     """Chunks of one landing run, appended to bronze in few commits: each commit carries the
-    transaction id (source:hash, chunk number) of every chunk in it, so a rerun after a crash
+    transaction id (source:landing id, chunk number) of every chunk in it, so a rerun after a crash
     skips exactly the chunks that were committed."""
 
     # At most this many rows wait for a commit, and no more than the memory budget's share

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
-from deltalake.schema import Field
 
 from warehouse import delta, locks, retention
 from warehouse.datasets import Dataset, PerDate, dataset
 from warehouse.lake import Lake
-from warehouse.registry import Table, table
+from warehouse.registry import table
 from warehouse.stages import fates, gold, pieces
 from warehouse.stages.changes import Change
 from warehouse.stages.fates import Refined
@@ -164,7 +163,7 @@ def refine(
     if not wanted:
         return report
     reference, ref_version = _reference(lake, ds)
-    _add_missing_columns(lake, FILE_COUNTS)
+    delta.add_missing_columns(lake, FILE_COUNTS)
     hashes: set[str] = set()
     for batch in _batches(ds, wanted):
         outcome, touched = _refine_batch(lake, ds, batch, reference, ref_version, run_id, rebuild_gold)
@@ -285,18 +284,6 @@ def _write(lake: Lake, ds: Dataset, dates: tuple[Day, ...], result: Refined, cha
         # Rewritten only on change: its Delta version tells dependants that it moved.
         delta.replace_where(lake, ds.silver_table, result.silver_frame(), "true")
     delta.replace_where(lake, FILE_COUNTS, result.counts, f"source = '{ds.source}'")
-
-
-def _add_missing_columns(lake: Lake, t: Table) -> None:
-    """A lake written before a registry column existed gets it (null) before the next write."""
-    existing = delta.open_table(lake, t)
-    if existing is None:
-        return
-    present = {f.name for f in existing.schema().fields}
-    missing = [c for c in t.columns if c.name not in present]
-    if missing:
-        arrow = pl.DataFrame(schema={c.name: c.dtype for c in missing}).to_arrow().schema
-        existing.alter.add_columns([Field.from_arrow(f) for f in arrow])
 
 
 def _content_columns(ds: Dataset) -> list[str]:

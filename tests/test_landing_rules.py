@@ -1,0 +1,138 @@
+"""Which drops land (docs/reliability.md): a path's newest content always lands, content already in
+force is a duplicate, and every drop gets an ingest-log row of its own. Checked on the sequences a
+producer makes: put back, touched, copied, copied after a change; plus files with no records and a
+lake moved to another folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import polars as pl
+
+from tests.conftest import Drop
+from tests.test_pipeline_usage import ts, usage_csv
+from warehouse import catalog, delta
+from warehouse.lake import Lake
+from warehouse.registry import table
+from warehouse.stages import land
+from warehouse.stages.pipeline import process_pending
+
+V1 = usage_csv([(1, ts(0), ts(5), 1.0), (2, ts(0), ts(5), 1.0)])
+V2 = usage_csv([(1, ts(0), ts(5), 10.0)])
+F, G = "landing/customer_usage/f.csv", "landing/customer_usage/g.csv"
+
+
+def silver(lake: Lake) -> dict[str, float]:
+    frame = delta.scan(lake, table("silver.customer_usage")).collect()
+    return dict(zip(frame["customer_id"], frame["usage_kwh"], strict=True))
+
+
+def log(lake: Lake) -> pl.DataFrame:
+    return land.ingest_log(lake, "customer_usage").sort("landed_at")
+
+
+def touch(lake: Lake, path: str, seconds_later: float) -> None:
+    """A new modification time, as a producer rewriting or touching the file gives it."""
+    local = lake.fs_path(lake.uri(path))
+    later = time.time() + seconds_later
+    os.utime(local, (later, later))
+
+
+def assert_reconciles(lake: Lake) -> None:
+    """Every refined landing: rows read = where they went, from its own file counts."""
+    counts = delta.scan(lake, table("ops.file_counts")).collect().group_by("file_hash").agg(pl.col("rows").sum())
+    refined = log(lake).filter(status="refined").join(counts, on="file_hash", how="left")
+    assert refined.height and (refined["rows_read"] == refined["rows"]).all(), refined
+    sums = refined.select(pl.col("rows_read") == pl.sum_horizontal("rows_valid", "rows_quarantined", "rows_waiting"))
+    assert sums.to_series().all()
+
+
+def test_a_path_put_back_to_earlier_content_lands_again_and_wins(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake)
+    drop("customer_usage", "f.csv", V2)
+    touch(lake, F, 10)
+    process_pending(lake)
+    assert silver(lake) == {"1": 10.0, "2": 1.0}
+    drop("customer_usage", "f.csv", V1)
+    touch(lake, F, 20)
+    report = process_pending(lake)
+    assert [r.path for r in report.landed["customer_usage"].landed] == [F]
+    assert silver(lake) == {"1": 1.0, "2": 1.0}  # what the producer sent last
+    rows = log(lake)
+    assert rows["status"].to_list() == ["refined"] * 3
+    first, _, again = rows.rows(named=True)
+    assert first["content_hash"] == again["content_hash"] and first["file_hash"] != again["file_hash"]
+    assert again["rows_read"] == 2 and (again["rows_valid"], again["rows_superseded"]) == (2, 0)
+    # The put-back holds the first landing's values again: those rows are now its duplicates.
+    assert (first["rows_valid"], first["rows_duplicate"], first["rows_superseded"]) == (2, 2, 0)
+    assert delta.scan(lake, table("bronze.customer_usage")).collect().height == 5
+    assert_reconciles(lake)
+
+
+def test_a_touched_file_is_a_duplicate_and_its_first_record_survives(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake)
+    original = log(lake).row(0, named=True)
+    for later in (10, 20):
+        touch(lake, F, later)
+        report = process_pending(lake)
+        assert report.landed["customer_usage"].landed == []
+    rows = log(lake)
+    assert rows["status"].to_list() == ["refined", "duplicate", "duplicate"]
+    assert rows["error"].to_list()[1:] == ["unchanged since it landed"] * 2
+    assert rows.row(0, named=True) == original
+    assert delta.scan(lake, table("bronze.customer_usage")).collect().height == 2
+    assert_reconciles(lake)
+
+
+def test_the_same_content_under_a_second_name_is_a_duplicate(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake)
+    drop("customer_usage", "g.csv", V1)
+    process_pending(lake)
+    second = log(lake).row(1, named=True)
+    assert (second["path"], second["status"]) == (G, "duplicate")
+    assert second["error"] == f"same content as {F}, already landed"
+    assert silver(lake) == {"1": 1.0, "2": 1.0}
+
+
+def test_earlier_content_under_a_second_name_after_a_change_lands_and_wins(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake)
+    drop("customer_usage", "f.csv", V2)
+    touch(lake, F, 10)
+    process_pending(lake)
+    drop("customer_usage", "g.csv", V1)
+    touch(lake, G, 20)
+    process_pending(lake)
+    assert log(lake).select("path", "status").rows() == [(F, "refined"), (F, "refined"), (G, "refined")]
+    assert silver(lake) == {"1": 1.0, "2": 1.0}
+    assert_reconciles(lake)
+
+
+def test_an_empty_json_array_is_done_like_a_header_only_csv(lake: Lake, drop: Drop) -> None:
+    drop("customer_usage", "header.csv", b"customerId,intervalStart,usage\n")
+    drop("customer_usage", "empty.json", b"[]")
+    report = process_pending(lake)
+    assert report.landed["customer_usage"].failed == []
+    rows = log(lake).sort("path")
+    assert rows.select("path", "status", "rows_read", "rows_valid", "rows_quarantined").rows() == [
+        ("landing/customer_usage/empty.json", "refined", 0, 0, 0),
+        ("landing/customer_usage/header.csv", "refined", 0, 0, 0),
+    ]
+
+
+def test_a_moved_lake_recognises_its_files_and_answers_queries(lake: Lake, drop: Drop, tmp_path: Path) -> None:
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake, publish=True)
+    moved = Lake.from_env(str(tmp_path / "elsewhere" / "lake"))
+    shutil.copytree(lake.root, moved.root)
+    shutil.rmtree(lake.root)
+    report = process_pending(moved, publish=True)
+    assert report.landed["customer_usage"].landed == report.landed["customer_usage"].duplicates == []
+    assert log(moved)["path"].to_list() == [F]
+    assert catalog.query(moved, "SELECT count(*) AS n FROM silver.customer_usage")["n"].to_list() == [2]
