@@ -217,11 +217,23 @@ def _report(summary) -> None:
     type=click.IntRange(1, 64),
     help="Processes to split the dates over (each uses up to GRIDLAKE_MEMORY_MB).",
 )
-def backfill(lake_root: str | None, start: str, end: str, processes: int) -> None:
-    """Re-validate bronze and rebuild silver and gold for a date range."""
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    help="Only this source (repeat for several; default: all). Registers refined whole are refined only when named.",
+)
+def backfill(lake_root: str | None, start: str, end: str, processes: int, sources: tuple[str, ...]) -> None:
+    """Re-validate bronze and rebuild silver and gold for a date range: the dates of the range
+    each source has data for, and the gold they feed, nothing else."""
     from orchestration.run import backfill as do_backfill
+    from warehouse.stages.backfill import UnknownSource
 
-    _report(do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root, processes))
+    try:
+        summary = do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root, processes, sources)
+    except UnknownSource as err:
+        raise click.BadParameter(str(err), param_hint="--source") from None
+    _report(summary)
 
 
 @main.command()

@@ -20,7 +20,8 @@ from orchestration.work import Work, gold_work, refine_work
 from warehouse import parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.plan import GOLD, calendar_of, dates_between
+from warehouse.plan import GOLD, calendar_of
+from warehouse.stages import backfill as backfill_plan
 from warehouse.stages import gold, land
 
 
@@ -81,17 +82,23 @@ class _Runner:
         log = land.ingest_log(self.lake)
         self.summary.failed_files = log.filter(status="failed", run_id=landed.run_id)["error"].to_list()
 
-    def refine(self, rebuild: Sequence[dt.date] = (), per_date: bool | None = None, part: bool = False) -> None:
-        """`per_date`: only the datasets refined per date (True) or whole (False); `part`: as one
-        process of a parallel backfill (orchestration/work.py, `part_of_parallel`)."""
-        # In plan order: a reference table is refined before the datasets that wait for it.
+    def refine(self) -> None:
+        """Every source's pending work, in plan order: a reference table is refined before the
+        datasets that wait for it."""
         for ds in DATASETS.values():
-            if per_date is None or ds.per_date == per_date:
-                keys = self.instance.get_dynamic_partitions
-                self.run(*refine_work(self.lake, ds, keys, rebuild, part_of_parallel=part))
+            self.run(*refine_work(self.lake, ds, self.instance.get_dynamic_partitions))
 
-    def gold(self) -> None:
+    def refine_backfill(self, sources: Sequence[str], dated: dict[str, list[dt.date]]) -> None:
+        """A backfill's refine runs (warehouse/stages/backfill.py), in plan order."""
+        for ds in DATASETS.values():
+            if ds.source in sources:
+                rebuild = dated.get(ds.source, [])
+                self.run(*refine_work(self.lake, ds, self.instance.get_dynamic_partitions, rebuild, backfill=True))
+
+    def gold(self, specs: Sequence[str] | None = None) -> None:
         for spec in GOLD:
+            if specs is not None and spec.name not in specs:
+                continue
             work = gold.queued(self.lake, spec)
             if work:
                 self.run(*gold_work(work, self.instance.get_dynamic_partitions))
@@ -108,8 +115,10 @@ def failure_cause(result: dg.ExecuteInProcessResult) -> str:
         if event.is_failure and error is not None:
             while error.cause is not None:
                 error = error.cause
-            lines = [line for line in error.message.strip().splitlines() if line.strip()]
-            return lines[-1] if lines else error.cls_name or "unknown error"
+            # delta-rs chains its causes over indented "↳" lines: one line, in their order.
+            lines = [" ".join(line.replace("↳", " ").split()) for line in error.message.splitlines()]
+            text = "; ".join(line for line in lines if line)
+            return (text[:400] + "…" if len(text) > 400 else text) or error.cls_name or "unknown error"
     return "the run failed (see the Dagster UI)"
 
 
@@ -135,41 +144,45 @@ def run_pending(lake_root: str | None = None) -> RunSummary:
     return runner.summary
 
 
-def backfill(start: dt.date, end: dt.date, lake_root: str | None = None, processes: int = 1) -> RunSummary:
-    """Re-validate and rebuild silver and gold for every date in [start, end] from bronze: the
-    dates are refined with their gold queued whether or not silver changed. `processes` > 1
-    splits the dates over that many spawned processes, each running its own Dagster runs."""
-    dates = dates_between(start, end)
+def backfill(
+    start: dt.date, end: dt.date, lake_root: str | None = None, processes: int = 1, sources: Sequence[str] = ()
+) -> RunSummary:
+    """Re-validate and rebuild silver and gold of `sources` (default: all) for the dates in
+    [start, end] their data covers (warehouse/stages/backfill.py). `processes` > 1 splits the
+    dates over that many spawned processes, each running its own Dagster runs."""
     runner = _Runner(lake_root)
-    if processes > 1 and len(dates) > 1:
-        # Tables refined whole first: the per-date ones read them.
-        runner.refine(rebuild=dates, per_date=False)
-        _add_keys(runner, dates)
-        calls = [(lake_root, run) for run in parallel.split(dates, processes)]
+    chosen = backfill_plan.plan(runner.lake, start, end, sources)
+    # Tables refined whole first: the per-date ones read them.
+    runner.refine_backfill(chosen.whole, {})
+    if processes > 1 and len(chosen.dates) > 1:
+        _add_keys(runner, chosen)
+        calls = [(lake_root, run, chosen.dated) for run in parallel.split(chosen.dates, processes)]
         for part in parallel.spawned_map(_backfill_part, calls):
             runner.summary.runs += part.runs
             runner.summary.blocked += part.blocked
-        runner.refine()
+            runner.summary.causes |= part.causes
     else:
-        runner.refine(rebuild=dates)
-    runner.gold()
+        runner.refine_backfill(list(chosen.dated), chosen.dated)
+    backfill_plan.queue_range(runner.lake, chosen, run_id="cli-backfill")
+    runner.gold(chosen.gold_specs)
     runner.publish()
     return runner.summary
 
 
-def _add_keys(runner: _Runner, dates: list[dt.date]) -> None:
+def _add_keys(runner: _Runner, chosen: backfill_plan.BackfillPlan) -> None:
     """Every calendar key of the backfill, added once before the processes start (two adding
     keys to one calendar at once could race)."""
-    for ds in DATASETS.values():
-        cal = calendar_of(ds)
+    for source, dates in chosen.dated.items():
+        cal = calendar_of(DATASETS[source])
         if cal is not None:
             new = new_keys(list(runner.instance.get_dynamic_partitions(cal)), set(dates))
             if new:
                 runner.instance.add_dynamic_partitions(cal, new)
 
 
-def _backfill_part(lake_root: str | None, dates: list[dt.date]) -> RunSummary:
+def _backfill_part(lake_root: str | None, dates: list[dt.date], dated: dict[str, list[dt.date]]) -> RunSummary:
     """One process of a parallel backfill: refine runs of its dates, carrying their gold."""
     runner = _Runner(lake_root)
-    runner.refine(rebuild=dates, per_date=True, part=True)
+    mine = {source: [d for d in held if d in set(dates)] for source, held in dated.items()}
+    runner.refine_backfill(list(mine), {s: d for s, d in mine.items() if d})
     return runner.summary

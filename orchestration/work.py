@@ -72,29 +72,32 @@ def _digest(*parts: object) -> str:
 
 
 def refine_work(
-    lake: Lake, ds: Dataset, keys: Keys, rebuild: Sequence[dt.date] = (), *, part_of_parallel: bool = False
+    lake: Lake, ds: Dataset, keys: Keys, rebuild: Sequence[dt.date] = (), *, backfill: bool = False
 ) -> tuple[list[Work], dict[str, list[str]]]:
     """The refine runs a source needs (its pending dates, plus `rebuild`: dates re-validated
     with their gold queued whatever changed), and the calendar keys to add first.
 
-    `part_of_parallel`: one of several processes of a parallel backfill, each given its own
-    dates: only `rebuild` is refined, and only gold partitioned like the source is carried
-    (an unpartitioned gold table read before a sibling's silver commit would be stale; the
-    backfill builds those once all processes are done)."""
-    dates = set(rebuild) if part_of_parallel else refine.pending_dates(lake, ds.source) | set(rebuild)
+    `backfill` (warehouse/stages/backfill.py): only `rebuild` is refined (a source refined whole
+    is refined once, with ordinary change tracking), and only gold partitioned like the source
+    is carried (an unpartitioned gold table read before a sibling's silver commit would be stale;
+    the backfill builds those once every refine is done)."""
+    if backfill:
+        dates: set[dt.date | None] = set(rebuild) if ds.per_date else {None}
+    else:
+        dates = refine.pending_dates(lake, ds.source) | set(rebuild)
     if not dates:
         return [], {}
     landed = land.ingest_log(lake, ds.source).filter(status="landed")["file_hash"].sort().to_list()
     fingerprint = _digest(*landed, *sorted(map(str, dates)))
     asset = REFINE_BY_SOURCE[ds.source]
     cal = calendar_of(ds)
-    carry = (cal,) if part_of_parallel else (cal, None)
+    carry = (cal,) if backfill else (cal, None)
     carried = [GOLD_BY_SPEC[s.name] for s in fed_by(ds.source) if s.calendar in carry]
     reports = [r for s in fed_by(ds.source) if s.calendar in carry for r in REPORTS_BY_SPEC.get(s.name, ())]
     assets = (asset, *carried, *reports)
     tags = {"gridlake/source": ds.source, "gridlake/stage": "refine"}
     ops: dict = {g.op.name: {"config": {"queued_only": True}} for g in carried}
-    if rebuild:
+    if rebuild and ds.per_date:
         ops[asset.op.name] = {"config": {"rebuild_gold": True}}
     config = {"ops": ops} if ops else {}
     if cal is None:

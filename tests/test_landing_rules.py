@@ -136,3 +136,15 @@ def test_a_moved_lake_recognises_its_files_and_answers_queries(lake: Lake, drop:
     assert report.landed["customer_usage"].landed == report.landed["customer_usage"].duplicates == []
     assert log(moved)["path"].to_list() == [F]
     assert catalog.query(moved, "SELECT count(*) AS n FROM silver.customer_usage")["n"].to_list() == [2]
+
+
+def test_a_table_whose_first_write_died_is_a_table_that_does_not_exist(lake: Lake, drop: Drop) -> None:
+    # What a first commit killed by a full disk or a kill -9 leaves: an empty log folder.
+    for name in ("bronze.customer_usage", "silver.customer_usage", "gold.hourly_usage", "ops.ingest_log"):
+        t = table(name)
+        Path(lake.fs_path(lake.table_uri(t)), "_delta_log").mkdir(parents=True)
+        assert not delta.exists(lake, t)
+    drop("customer_usage", "f.csv", V1)
+    process_pending(lake, publish=True)
+    assert silver(lake) == {"1": 1.0, "2": 1.0}
+    assert catalog.query(lake, "SELECT count(*) AS n FROM gold.hourly_usage")["n"].to_list() == [2]

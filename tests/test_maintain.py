@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import Drop
 from tests.test_coins import T0, assert_gold_matches_silver, epoch, js, rec
 from warehouse import catalog, delta, retention
+from warehouse import maintain as maintenance
 from warehouse.generate.coins import walk
 from warehouse.lake import Lake
 from warehouse.maintain import RetentionTooShort, files_per_partition, maintain
@@ -176,6 +177,25 @@ def test_compaction_and_vacuum_keep_every_table_and_vacuum_refuses_a_short_reten
     assert bronze is not None
     on_disk = {str(p) for p in Path(lake.table_uri(table("bronze.coin_prices"))).rglob("*.parquet")}
     assert on_disk == set(bronze.file_uris())
+
+
+def test_a_maintenance_killed_after_compacting_keeps_the_compaction_rows(
+    lake: Lake, drop: Drop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    four_days(lake, drop, runs=8)
+
+    def killed(*args: Any, **kwargs: Any) -> list:
+        raise KeyboardInterrupt("killed after the compactions")
+
+    monkeypatch.setattr(maintenance, "vacuum", killed)
+    with pytest.raises(KeyboardInterrupt):
+        maintain(lake, vacuum_hours=0, force=True, min_files=4)
+    recorded = delta.scan(lake, table("ops.maintenance")).collect()
+    compacted = recorded.filter(action="optimize")
+    assert compacted.height >= 2, recorded
+    for row in compacted.iter_rows(named=True):
+        assert row["version"] == delta.version(lake, table(row["table_name"]))
+        assert files_per_partition(lake, table(row["table_name"])) == 1
 
 
 def test_time_travel_reads_a_table_as_it_was(lake: Lake, drop: Drop, tmp_path: Path) -> None:

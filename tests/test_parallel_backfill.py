@@ -9,9 +9,11 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 
 from tests.test_pipeline_usage import prices_json, ts, usage_csv
@@ -143,3 +145,33 @@ def test_a_log_merge_that_lost_the_race_to_newer_counts_is_redone(
     assert merges == [1, 2, 2]
     log = land.ingest_log(lake, "customer_usage")
     assert log.select("status", "rows_read", "rows_valid").rows() == [("refined", 2, 2)]
+
+
+def test_workers_of_a_killed_parallel_backfill_die_with_it(tmp_path: Path) -> None:
+    lake = Lake.from_env(str(tmp_path / "lake"))
+    for source, name, data in files():
+        drop_into(lake, source, name, data)
+    process_pending(lake)
+    script = (
+        "import datetime as dt, sys\n"
+        "from warehouse.lake import Lake\n"
+        "from warehouse.stages.pipeline import backfill\n"
+        f"backfill(Lake.from_env(sys.argv[1]), dt.date.fromisoformat('{DAYS[0]}'), "
+        f"dt.date.fromisoformat('{DAYS[-1]}'), processes=2)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, lake.root])
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[psutil.Process] = []
+        while len(workers) < 2:
+            assert parent.poll() is None and time.monotonic() < deadline, "the backfill's workers never started"
+            workers = [p for p in psutil.Process(parent.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+            time.sleep(0.1)
+    finally:
+        parent.kill()  # SIGKILL: no chance to stop its workers itself
+        parent.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == [], f"workers outlived the killed backfill: {alive}"
+    versions = {name: delta.version(lake, table(name)) for name in ("silver.customer_usage", "ops.file_counts")}
+    time.sleep(2)
+    assert versions == {name: delta.version(lake, table(name)) for name in versions}

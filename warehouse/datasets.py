@@ -196,6 +196,13 @@ def _prepare_live(bronze: pl.LazyFrame, sites: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+COIN_RAW = _keep_raw(coin_transforms.RECORD_FIELDS)
+
+
+def _prepare_coins(bronze: pl.LazyFrame) -> pl.LazyFrame:
+    return coin_transforms.prepare_coins(_with_raw(bronze, COIN_RAW))
+
+
 def _site_ids(sites: pl.LazyFrame) -> pl.LazyFrame:
     return sites.select("site_id")
 
@@ -335,9 +342,10 @@ DATASETS: dict[str, Dataset] = {
             # Records or snapshot: checked by _check_coin_shape instead.
             required_fields=(),
             event_date=coin_transforms.event_date,
-            prepare=coin_transforms.prepare_coins,
+            prepare=_prepare_coins,
             suite=coin_suite.SUITE,
             silver=LatestWins(keys=("pair", "time"), values=("value",)),
+            raw_columns=COIN_RAW,
             check_records=_check_coin_shape,
         ),
     )

@@ -27,8 +27,11 @@ def open_table(lake: Lake, table: Table) -> DeltaTable | None:
 
 
 def exists(lake: Lake, table: Table) -> bool:
-    """Whether the table has been created: a look for its log, far cheaper than loading it."""
-    return lake.fs.exists(lake.fs_path(lake.table_uri(table) + "/_delta_log"))
+    """Whether the table has been created: a look for its first commit (or, once the log has been
+    cleaned up past a checkpoint, the checkpoint pointer), far cheaper than loading it. A log
+    folder without either is a first write that died (disk full, a kill): no table."""
+    log = lake.fs_path(lake.table_uri(table) + "/_delta_log")
+    return lake.fs.exists(f"{log}/{0:020d}.json") or lake.fs.exists(f"{log}/_last_checkpoint")
 
 
 def empty(table: Table) -> pl.DataFrame:

@@ -74,13 +74,18 @@ def maintain(
             "reader or writer still needs could be deleted (--force, or force=True, to do it anyway)"
         )
     report = MaintenanceReport()
+
+    def done(actions: list[Action]) -> None:
+        # Recorded as soon as they are committed: a run killed later keeps what it did.
+        record(lake, MaintenanceReport(actions), run_id, now)
+        report.actions += actions
+
     for source in retention.RETENTION:
-        report.actions += purge(lake, source)
+        done(purge(lake, source))
     for t in TABLES.values():
-        report.actions += optimize(lake, t, min_files)
+        done(optimize(lake, t, min_files))
     for t in TABLES.values():
-        report.actions += vacuum(lake, t, vacuum_hours, force)
-    record(lake, report, run_id, now)
+        done(vacuum(lake, t, vacuum_hours, force))
     return report
 
 

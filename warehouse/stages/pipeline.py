@@ -4,12 +4,14 @@ benchmark. `gridlake run` and the Dagster sensors run the same stage functions t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse import catalog, parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
-from warehouse.plan import GOLD, dates_between
+from warehouse.plan import GOLD
+from warehouse.stages import backfill as backfill_plan
 from warehouse.stages import gold, land, refine
 
 
@@ -38,8 +40,10 @@ def refine_pending(lake: Lake, run_id: str, report: PipelineReport, rebuild: lis
             report.refined[ds.source] = refine.refine(lake, ds, dates, run_id=run_id, rebuild_gold=bool(rebuild))
 
 
-def gold_queued(lake: Lake, report: PipelineReport) -> None:
+def gold_queued(lake: Lake, report: PipelineReport, specs: list[str] | None = None) -> None:
     for spec in GOLD:
+        if specs is not None and spec.name not in specs:
+            continue
         result = gold.rebuild(lake, spec)
         if result.dates:
             report.gold.setdefault(spec.name, gold.GoldReport(spec.name)).merge(result)
@@ -56,40 +60,52 @@ def process_pending(lake: Lake, run_id: str = "library", publish: bool = False) 
     return report
 
 
-def backfill(lake: Lake, start: dt.date, end: dt.date, run_id: str = "library", processes: int = 1) -> PipelineReport:
-    """Re-validate and rebuild silver and gold for every date in [start, end] from bronze;
-    `processes` > 1 splits the dates over that many spawned processes (warehouse/parallel.py)."""
-    dates = dates_between(start, end)
+def backfill(
+    lake: Lake,
+    start: dt.date,
+    end: dt.date,
+    run_id: str = "library",
+    processes: int = 1,
+    sources: Sequence[str] = (),
+) -> PipelineReport:
+    """Re-validate and rebuild silver and gold of `sources` (default: all) for the dates in
+    [start, end] their data covers (warehouse/stages/backfill.py); `processes` > 1 splits the
+    dates over that many spawned processes (warehouse/parallel.py)."""
+    chosen = backfill_plan.plan(lake, start, end, sources)
     report = PipelineReport()
-    if processes <= 1 or len(dates) < 2:
-        refine_pending(lake, run_id, report, rebuild=dates)
-        gold_queued(lake, report)
-        return report
-    # Tables refined whole (reference data the per-date ones read) first, here.
-    for ds in DATASETS.values():
-        if not ds.per_date:
-            report.refined[ds.source] = refine.refine(lake, ds, [None], run_id=run_id, rebuild_gold=True)
-    for part in parallel.spawned_map(_backfill_part, [(lake, run, run_id) for run in parallel.split(dates, processes)]):
-        for source, refined in part.refined.items():
-            mine = report.refined.setdefault(source, refine.RefineReport(source))
-            mine.batches += refined.batches
-        for name, built in part.gold.items():
-            report.gold.setdefault(name, gold.GoldReport(name)).merge(built)
-    refine_pending(lake, run_id, report)
-    gold_queued(lake, report)
+    # Tables refined whole first (reference data the per-date ones read), with change tracking.
+    for source in chosen.whole:
+        report.refined[source] = refine.refine(lake, DATASETS[source], [None], run_id=run_id)
+    if processes <= 1 or len(chosen.dates) < 2:
+        _refine_dated(lake, chosen.dated, run_id, report)
+    else:
+        calls = [(lake, run, chosen.dated, run_id) for run in parallel.split(chosen.dates, processes)]
+        for part in parallel.spawned_map(_backfill_part, calls):
+            for source, refined in part.refined.items():
+                mine = report.refined.setdefault(source, refine.RefineReport(source))
+                mine.batches += refined.batches
+            for name, built in part.gold.items():
+                report.gold.setdefault(name, gold.GoldReport(name)).merge(built)
+    backfill_plan.queue_range(lake, chosen, run_id)
+    gold_queued(lake, report, chosen.gold_specs)
     return report
 
 
-def _backfill_part(lake: Lake, dates: list[dt.date], run_id: str) -> PipelineReport:
+def _refine_dated(lake: Lake, dated: dict[str, list[dt.date]], run_id: str, report: PipelineReport) -> None:
+    for ds in DATASETS.values():
+        if dated.get(ds.source):
+            report.refined[ds.source] = refine.refine(lake, ds, dated[ds.source], run_id=run_id, rebuild_gold=True)
+
+
+def _backfill_part(lake: Lake, dates: list[dt.date], dated: dict[str, list[dt.date]], run_id: str) -> PipelineReport:
     """One process of a parallel backfill: its dates of every per-date source, then their
     date-partitioned gold (unpartitioned gold waits for every process)."""
     report = PipelineReport()
-    for ds in DATASETS.values():
-        if ds.per_date:
-            report.refined[ds.source] = refine.refine(lake, ds, dates, run_id=run_id, rebuild_gold=True)
+    mine = set(dates)
+    _refine_dated(lake, {source: [d for d in held if d in mine] for source, held in dated.items()}, run_id, report)
     for spec in GOLD:
-        if spec.partitioned:
-            mine = [d for d in gold.queued(lake, spec).dates if d in set(dates)]
-            if mine:
-                report.gold[spec.name] = gold.rebuild(lake, spec, mine)
+        if spec.partitioned and set(spec.inputs) & set(dated):
+            queued = [d for d in gold.queued(lake, spec).dates if d in mine]
+            if queued:
+                report.gold[spec.name] = gold.rebuild(lake, spec, queued)
     return report

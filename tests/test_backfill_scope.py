@@ -1,0 +1,144 @@
+"""A backfill rebuilds what its range covers, of the sources asked, and nothing else: other
+sources' tables keep their Delta versions, and no calendar gains a date it has no data for. On a
+lake with every source, through the library and through `gridlake backfill` (Dagster runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from polars.testing import assert_frame_equal
+
+from warehouse import delta
+from warehouse.generate.coins import generate_coins
+from warehouse.generate.parks import generate_parks
+from warehouse.generate.prices import generate_prices
+from warehouse.generate.sites import generate_sites
+from warehouse.generate.solar import batches
+from warehouse.generate.usage import generate_usage
+from warehouse.lake import Lake
+from warehouse.registry import TABLES, table
+from warehouse.stages.backfill import UnknownSource, plan
+from warehouse.stages.pipeline import backfill, process_pending
+
+ENERGY = dt.date(2020, 8, 5)
+SITES = dt.date(2023, 1, 1)
+GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
+
+
+def every_source(lake: Lake) -> None:
+    files = [
+        *generate_usage(3, ENERGY, 2),
+        *generate_prices(ENERGY, 2),
+        *generate_parks(parks=2, start=dt.date(2024, 3, 25), days=2),
+        *generate_sites(sites=2, start=SITES, days=3),
+        *batches(dt.datetime(2025, 6, 1, tzinfo=dt.UTC), 2, dt.timedelta(minutes=30), sites=2, records=5),
+        *generate_coins(3, dt.datetime(2024, 12, 4, tzinfo=dt.UTC), 5),
+    ]
+    for relative, data in files:
+        path = Path(lake.root) / "landing" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def versions(lake: Lake) -> dict[str, int | None]:
+    return {name: delta.version(lake, t) for name, t in TABLES.items() if t.layer != "ops"}
+
+
+def moved(before: dict[str, int | None], after: dict[str, int | None]) -> set[str]:
+    return {name for name in before if before[name] != after[name]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("scope") / "lake"
+    lake = Lake.from_env(str(root))
+    every_source(lake)
+    process_pending(lake)
+    return root
+
+
+def copy_of(built: Path, tmp_path: Path) -> Lake:
+    import shutil
+
+    shutil.copytree(built, tmp_path / "lake")
+    return Lake.from_env(str(tmp_path / "lake"))
+
+
+def test_the_plan_picks_only_dates_with_data_and_names_registers_only_when_asked(built: Path) -> None:
+    lake = Lake.from_env(str(built))
+    energy = plan(lake, ENERGY, ENERGY + dt.timedelta(days=1))
+    assert energy.dated == {
+        "customer_usage": [ENERGY, ENERGY + dt.timedelta(days=1)],
+        "energy_prices": [ENERGY, ENERGY + dt.timedelta(days=1)],
+    }
+    assert energy.whole == () and energy.gold_specs == ["usage_cost"]
+    sites = plan(lake, SITES, SITES + dt.timedelta(days=1))
+    assert sites.dated == {} and sites.whole == ("site_live_data",)
+    assert sites.gold_specs == ["site_daily", "site_latest"]
+    registers = plan(lake, SITES, SITES, ["sites", "parks"])
+    assert registers.whole == ("parks", "sites") and registers.dated == {}
+    with pytest.raises(UnknownSource, match="unknown source"):
+        plan(lake, SITES, SITES, ["nope"])
+
+
+def test_a_library_backfill_of_energy_dates_leaves_every_other_source_alone(built: Path, tmp_path: Path) -> None:
+    lake = copy_of(built, tmp_path)
+    before = versions(lake)
+    report = backfill(lake, ENERGY, ENERGY + dt.timedelta(days=1))
+    assert set(report.refined) == {"customer_usage", "energy_prices"}
+    assert set(report.gold) == {"usage_cost"}
+    assert moved(before, versions(lake)) <= {
+        "silver.customer_usage", "quarantine.customer_usage", "silver.energy_prices", "quarantine.energy_prices",
+        "gold.cost_per_interval", "gold.hourly_usage",
+    }  # fmt: skip
+    only_usage = versions(lake)
+    backfill(lake, ENERGY, ENERGY, sources=["customer_usage"])
+    assert "silver.energy_prices" not in moved(only_usage, versions(lake))
+
+
+def test_a_site_backfill_rebuilds_site_gold_for_its_dates_only(built: Path, tmp_path: Path) -> None:
+    lake = copy_of(built, tmp_path)
+    before = versions(lake)
+    daily = delta.scan(lake, table("gold.site_daily_stats")).collect()
+    report = backfill(lake, SITES, SITES + dt.timedelta(days=1))
+    assert sorted(d for d in report.gold_dates("site_daily") if d) == [SITES, SITES + dt.timedelta(days=1)]
+    assert moved(before, versions(lake)) <= {
+        "silver.site_live_data", "quarantine.site_live_data", "gold.site_daily_stats", "gold.site_latest",
+    }  # fmt: skip
+    # The same values (float sums to 1e-9: rows may add up in another order).
+    after = delta.scan(lake, table("gold.site_daily_stats")).collect().sort("site_id", "date")
+    assert_frame_equal(after, daily.sort("site_id", "date"), check_exact=False, rel_tol=1e-9)
+
+
+def test_gridlake_backfill_adds_no_calendar_dates_and_runs_no_other_source(built: Path, tmp_path: Path) -> None:
+    lake = copy_of(built, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "GRIDLAKE_"))}
+    env |= {"DAGSTER_HOME": str(tmp_path / "home"), "GRIDLAKE_ROOT": lake.root}
+    before = versions(lake)
+    out = subprocess.run(
+        [GRIDLAKE, "backfill", "--start", "2020-08-05", "--end", "2020-08-06"],
+        env=env, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    labels = [line.split(None, 1)[1] for line in out.stdout.splitlines() if line.startswith("ok")]
+    assert all(label.startswith(("refine customer_usage", "refine energy_prices", "gold usage_cost", "publish"))
+               for label in labels), labels  # fmt: skip
+    assert moved(before, versions(lake)) <= {
+        "silver.customer_usage", "quarantine.customer_usage", "silver.energy_prices", "quarantine.energy_prices",
+        "gold.cost_per_interval", "gold.hourly_usage",
+    }  # fmt: skip
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        for calendar in ("parks", "sites", "coins", "solar"):
+            assert instance.get_dynamic_partitions(calendar) == [], calendar
+        assert instance.get_dynamic_partitions("energy") == ["2020-08-05", "2020-08-06"]
+    bad = subprocess.run(
+        [GRIDLAKE, "backfill", "--start", "2020-08-05", "--end", "2020-08-06", "--source", "nope"],
+        env=env, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "unknown source(s) nope" in bad.stderr, bad.stderr
