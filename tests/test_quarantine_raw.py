@@ -1,6 +1,7 @@
 """Quarantine keeps the text that was sent. Every dataset's prepare either leaves a raw column's
-text as it was (it may fill in a field the file left out) or keeps a copy that quarantine reads (`Dataset.raw_columns`): checked on generated files
-of every source, and on a coin sample whose millisecond epoch time is quarantined."""
+text as it was (it may fill in a field the file left out) or keeps a copy that quarantine reads
+(`Dataset.raw_columns`): checked on generated files of every source, and on a coin sample whose
+millisecond epoch time is quarantined."""
 
 from __future__ import annotations
 
