@@ -17,6 +17,7 @@ from expectations.spec import (
     no_conflicting_duplicate,
     not_null,
     quarantine_share_rule,
+    timestamp_precision_rule,
     typed_columns_present,
 )
 
@@ -36,6 +37,7 @@ SUITE = Suite(
             not_null("time"),
             "time (or last_updated) is epoch seconds or ISO-8601 (Z, an offset, or naive = UTC).",
         ),
+        timestamp_precision_rule("time (or last_updated)"),
         RowRule("value_numeric", not_null("value"), "value (or current_price) is present and numeric (not NaN)."),
         RowRule(
             "value_positive",

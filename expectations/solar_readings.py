@@ -14,6 +14,7 @@ from expectations.spec import (
     no_conflicting_duplicate,
     not_null,
     quarantine_share_rule,
+    timestamp_precision_rule,
     typed_columns_present,
     value_row_rules,
 )
@@ -28,6 +29,7 @@ SUITE = Suite(
     row_rules=(
         RowRule("site_id_present", not_null("site_id"), "site_id is present and not empty."),
         RowRule("timestamp_parseable", not_null("ts"), "timestamp is present and parses as ISO-8601 (naive = UTC)."),
+        timestamp_precision_rule("timestamp"),
         *value_row_rules("generated_kwh", "generated", -ENERGY_KWH_BOUND, ENERGY_KWH_BOUND, "kWh"),
         *value_row_rules("consumed_kwh", "consumed", -ENERGY_KWH_BOUND, ENERGY_KWH_BOUND, "kWh"),
         no_conflicting_duplicate("The same site and timestamp do not appear again in the file with other values."),

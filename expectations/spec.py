@@ -238,6 +238,17 @@ def interval_row_rules() -> tuple[RowRule, ...]:
             between("interval_seconds", max_value=SECONDS_PER_DAY),
             "The interval is at most one day long.",
         ),
+        timestamp_precision_rule("interval_start and interval_end"),
+    )
+
+
+def timestamp_precision_rule(fields: str) -> RowRule:
+    """Reads ``within_microseconds``, which prepare sets (never null)."""
+    return RowRule(
+        "timestamp_within_microseconds",
+        is_true("within_microseconds"),
+        f"{fields} carry at most microseconds: the lake keeps timestamps to the microsecond, so a value with "
+        "non-zero digits past them is quarantined rather than cut.",
     )
 
 

@@ -33,6 +33,7 @@ INTERVAL_SCHEMA = {
     "interval_start": pl.Datetime("us", "UTC"),
     "interval_end": pl.Datetime("us", "UTC"),
     "conflicting_duplicate": pl.Boolean,
+    "within_microseconds": pl.Boolean,
 }
 
 
@@ -51,6 +52,7 @@ def usage_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "interval_end": T0 + MIN15,
         "usage_kwh": 1.25,
         "conflicting_duplicate": False,
+        "within_microseconds": True,
     }
     schema: dict[str, Any] = {"customer_id": pl.String, "usage_kwh": pl.Float64, **INTERVAL_SCHEMA}
     return _with_derived(pl.DataFrame([{**defaults, **r} for r in rows], schema=schema))
@@ -62,6 +64,7 @@ def price_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "interval_end": T0 + MIN15,
         "price_per_kwh": 0.31,
         "conflicting_duplicate": False,
+        "within_microseconds": True,
     }
     schema: dict[str, Any] = {"price_per_kwh": pl.Float64, **INTERVAL_SCHEMA}
     return _with_derived(pl.DataFrame([{**defaults, **r} for r in rows], schema=schema))
@@ -70,6 +73,7 @@ def price_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 # (row overrides, row rules the row must fail)
 USAGE_CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({}, []),
+    ({"within_microseconds": False}, ["timestamp_within_microseconds"]),
     ({"customer_id": "c-2", "usage_kwh": 0.0}, []),
     ({"usage_kwh": 1_000_000.0}, []),
     ({"interval_end": T0 + dt.timedelta(days=1)}, []),
@@ -96,6 +100,7 @@ USAGE_CASES: list[tuple[dict[str, Any], list[str]]] = [
 
 PRICE_CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({}, []),
+    ({"within_microseconds": False}, ["timestamp_within_microseconds"]),
     ({"price_per_kwh": -20.0}, []),
     ({"price_per_kwh": 20.0}, []),
     ({"price_per_kwh": -3.5}, []),
@@ -274,6 +279,7 @@ def test_many_failures_match_independent_polars_evaluation() -> None:
             "seconds": seconds,
             "usage_kwh": usage,
             "conflicting_duplicate": rng.random(n) < 0.3,
+            "within_microseconds": rng.random(n) > 0.1,
         }
     )
     frame = _with_derived(
@@ -288,6 +294,7 @@ def test_many_failures_match_independent_polars_evaluation() -> None:
         "interval_end_after_start": pl.col("interval_seconds") <= 0,
         "interval_whole_minutes": ~pl.col("interval_whole_minutes"),
         "interval_at_most_one_day": pl.col("interval_seconds") > 86_400,
+        "timestamp_within_microseconds": ~pl.col("within_microseconds"),
         "usage_numeric": pl.col("usage_kwh").is_null() | pl.col("usage_kwh").is_nan(),
         # Polars orders NaN above every number, so NaN is excluded explicitly.
         "usage_within_bounds": pl.col("usage_kwh").is_not_nan()

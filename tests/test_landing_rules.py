@@ -148,3 +148,37 @@ def test_a_table_whose_first_write_died_is_a_table_that_does_not_exist(lake: Lak
     process_pending(lake, publish=True)
     assert silver(lake) == {"1": 1.0, "2": 1.0}
     assert catalog.query(lake, "SELECT count(*) AS n FROM gold.hourly_usage")["n"].to_list() == [2]
+
+
+def test_json_numbers_stay_as_sent_in_bronze_and_ids_follow_one_rule(lake: Lake, drop: Drop) -> None:
+    record = '{"customerId": %s, "intervalStart": "2020-08-05T00:%s:00Z", "usage": %s}'
+    drop("customer_usage", "array.json", f"[{record % ('7.0', '00', '1e2')}]".encode())
+    lines = record % ("7e0", "00", "1E2") + "\n" + record % ("7.00", "10", "0.50") + "\n"
+    drop("customer_usage", "lines.ndjson", lines.encode())
+    drop("customer_usage", "table.csv", b"customerId,intervalStart,usage\n007,2020-08-05T00:05:00Z,2.50\n")
+    process_pending(lake)
+    bronze = delta.scan(lake, table("bronze.customer_usage")).collect().sort("_source_file", "_row_number")
+    assert bronze.select("customerId", "usage").rows() == [
+        ("7.0", "1e2"), ("7e0", "1E2"), ("7.00", "0.50"), ("007", "2.50")
+    ]  # fmt: skip
+    # Every way of writing 7 is customer 7: at 00:00 the two files agree, so one row.
+    frame = delta.scan(lake, table("silver.customer_usage")).collect().sort("interval_start")
+    assert frame.select("customer_id", "usage_kwh").rows() == [("7", 100.0), ("7", 2.5), ("7", 0.5)]
+
+
+def test_a_timestamp_finer_than_a_microsecond_is_quarantined_by_its_own_rule(lake: Lake, drop: Drop) -> None:
+    rows = [
+        (1, "2020-08-05T00:00:00Z", "2020-08-05T00:05:00Z", 1.0),
+        (1, "2020-08-05T00:00:00.000000001Z", "2020-08-05T00:05:00Z", 2.0),  # a distinct reading
+        (2, "2020-08-05T00:00:00Z", "2020-08-05T00:05:00.000000001Z", 3.0),  # not whole minutes
+        (3, "2020-08-05T00:00:00.123456000Z", "2020-08-05T00:05:00.123456Z", 4.0),  # zeros past µs: fine
+    ]
+    drop("customer_usage", "ns.csv", usage_csv(rows))
+    process_pending(lake)
+    quarantine = delta.scan(lake, table("quarantine.customer_usage")).collect().sort("_row_number")
+    assert quarantine.select("customerId", "failed_rules").rows() == [
+        ("1", ["timestamp_within_microseconds"]),
+        ("2", ["timestamp_within_microseconds"]),
+    ]
+    # The whole-second reading of customer 1 is not taken for a conflicting duplicate.
+    assert silver(lake) == {"1": 1.0, "3": 4.0}

@@ -28,7 +28,7 @@ import datetime as dt
 import polars as pl
 
 from transforms.history import flag_conflicts
-from transforms.timestamps import parse_utc_naive_is_utc
+from transforms.timestamps import parse_utc_naive_is_utc, within_microseconds
 
 RECORD_FIELDS = ("pair", "time", "value")
 SNAPSHOT_FIELDS = ("id", "current_price", "last_updated")
@@ -86,9 +86,10 @@ def prepare_coins(bronze: pl.LazyFrame) -> pl.LazyFrame:
     typed = bronze.with_columns(
         pair=pair,
         time=parse_utc_naive_is_utc(_raw_time(schema)),
+        within_microseconds=within_microseconds(_raw_time(schema)),
         value=raw_value.cast(pl.Float64, strict=False),
     ).with_columns(pair_well_formed=pl.col("pair").str.contains(_PAIR))
-    return flag_conflicts(typed, ["pair", "time"], ["value"])
+    return flag_conflicts(typed, ["pair", "time", "within_microseconds"], ["value"])
 
 
 def volatility(samples: pl.LazyFrame) -> pl.LazyFrame:

@@ -60,6 +60,8 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from transforms.ids import normalise_id
+
 UTC = pl.Datetime("us", "UTC")
 VENDORS = ("Tesla", "KATL")
 PRODUCTION_TYPES = ("pv", "bio", "cro")
@@ -94,8 +96,6 @@ _SCALAR = r'(?:""|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)'
 # A flat JSON array once every string literal has been replaced by "": decoding it as
 # List(String) can then never fail, whatever a producer sent.
 _FLAT_ARRAY = rf"^\[\s*(?:{_SCALAR}\s*(?:,\s*{_SCALAR}\s*)*)?\]$"
-_INTEGRAL_ID = r"^\+?0*(\d+?)(?:\.0*)?$"
-
 _ZONED_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _NAIVE_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
 
@@ -133,17 +133,8 @@ def _file_key(names: Sequence[str]) -> list[str]:
 
 
 def normalise_site_id(text: pl.Expr) -> pl.Expr:
-    """Canonical site id text: integral ids lose leading zeros, sign and ``.0``; other text is
-    stripped; blank text, arrays and objects are null."""
-    t = text.cast(pl.String).str.strip_chars()
-    integral = t.str.extract(_INTEGRAL_ID, 1)
-    return (
-        pl.when(t.is_null() | (t == "") | t.str.starts_with("[") | t.str.starts_with("{"))
-        .then(None)
-        .when(integral.is_not_null())
-        .then(integral)
-        .otherwise(t)
-    )
+    """Canonical site id text: the one id rule of transforms/ids.py."""
+    return normalise_id(text)
 
 
 def parse_timestamp(text: pl.Expr, *, allow_date: bool = False) -> pl.Expr:

@@ -19,7 +19,8 @@ import datetime as dt
 import polars as pl
 
 from transforms.history import flag_conflicts
-from transforms.timestamps import parse_utc_naive_is_utc
+from transforms.ids import normalise_id
+from transforms.timestamps import parse_utc_naive_is_utc, within_microseconds
 
 SOURCE_COLUMNS = ("site_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh")
 VALUES = ("generated_kwh", "consumed_kwh")
@@ -52,8 +53,9 @@ def prepare_solar(bronze: pl.LazyFrame) -> pl.LazyFrame:
     """Typed readings, net energy, row anomalies and the helper columns of the suite."""
     schema = bronze.collect_schema()
     typed = bronze.with_columns(
-        site_id=_text("site_id", schema),
+        site_id=normalise_id(_text("site_id", schema)),
         ts=parse_utc_naive_is_utc(_text("timestamp", schema)),
+        within_microseconds=within_microseconds(_text("timestamp", schema)),
         generated_kwh=_text("energy_generated_kwh", schema).cast(pl.Float64, strict=False),
         consumed_kwh=_text("energy_consumed_kwh", schema).cast(pl.Float64, strict=False),
     ).with_columns(
@@ -61,7 +63,7 @@ def prepare_solar(bronze: pl.LazyFrame) -> pl.LazyFrame:
         anomaly_reasons=_reasons(ROW_REASONS),
     )
     typed = typed.with_columns(is_anomaly=pl.col("anomaly_reasons").list.len() > 0)
-    return flag_conflicts(typed, ["site_id", "ts"], list(VALUES))
+    return flag_conflicts(typed, ["site_id", "ts", "within_microseconds"], list(VALUES))
 
 
 def with_range_anomalies(day: pl.LazyFrame, history: pl.LazyFrame) -> pl.LazyFrame:

@@ -20,6 +20,15 @@ _ZONED_FORMATS = (
     "%Y-%m-%d %H:%M:%SZ",
 )
 _EPOCH = r"^-?\d{1,12}(\.\d+)?$"
+# Digits past the microsecond that are not all zero: the lake keeps timestamps to the microsecond,
+# so such a value is quarantined (rule timestamp_within_microseconds), never silently cut.
+_SUB_MICROSECOND = r"[.,]\d{6}\d*[1-9]"
+
+
+def within_microseconds(*texts: pl.Expr) -> pl.Expr:
+    """False where any of the texts is a timestamp (or epoch) with non-zero digits past the
+    microsecond."""
+    return ~pl.any_horizontal([t.str.contains(_SUB_MICROSECOND).fill_null(False) for t in texts])
 
 
 def parse_utc(text: pl.Expr) -> pl.Expr:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.history import flag_conflicts
-from transforms.timestamps import parse_utc
+from transforms.ids import normalise_id
+from transforms.timestamps import parse_utc, within_microseconds
 
 DEFAULT_INTERVAL = pl.duration(minutes=5)
 
@@ -23,9 +24,11 @@ def _interval(frame: pl.LazyFrame) -> pl.LazyFrame:
     start + 5 minutes; an end that is present but unparseable stays null (and is quarantined)."""
     schema = frame.collect_schema()
     end_text = _text("intervalEnd", schema)
-    start = parse_utc(_text("intervalStart", schema))
+    start_text = _text("intervalStart", schema)
+    start = parse_utc(start_text)
     return (
         frame.with_columns(
+            within_microseconds=within_microseconds(start_text, end_text),
             interval_start=start,
             interval_end=pl.when(end_text.is_null()).then(start + DEFAULT_INTERVAL).otherwise(parse_utc(end_text)),
         )
@@ -51,14 +54,17 @@ def prepare_usage(bronze: pl.LazyFrame) -> pl.LazyFrame:
     schema = bronze.collect_schema()
     typed = _interval(
         bronze.with_columns(
-            customer_id=_text("customerId", schema),
+            customer_id=normalise_id(_text("customerId", schema)),
             usage_kwh=_number("usage", schema),
         )
     )
-    return flag_conflicts(typed, ["customer_id", "interval_start"], ["interval_end", "usage_kwh"])
+    # A too-precise row is quarantined by its own rule, not a conflict of the row it was cut to.
+    return flag_conflicts(
+        typed, ["customer_id", "interval_start", "within_microseconds"], ["interval_end", "usage_kwh"]
+    )
 
 
 def prepare_prices(bronze: pl.LazyFrame) -> pl.LazyFrame:
     schema = bronze.collect_schema()
     typed = _interval(bronze.with_columns(price_per_kwh=_number("price", schema)))
-    return flag_conflicts(typed, ["interval_start"], ["interval_end", "price_per_kwh"])
+    return flag_conflicts(typed, ["interval_start", "within_microseconds"], ["interval_end", "price_per_kwh"])

@@ -1,6 +1,8 @@
 """Turn a landed file into frames of raw text: CSV, JSON (object, array or newline-delimited),
-each optionally gzip-compressed. Every field becomes a String column holding the text as sent
-(nested JSON as compact JSON text), so bronze never loses or reinterprets a value.
+each optionally gzip-compressed. Every field becomes a String column holding the text as sent:
+a JSON number keeps its literal (`7.0`, `1e2`, `007` is not JSON), a string its characters, a
+nested value becomes compact JSON text with its numbers as sent. Bronze never reinterprets a
+value, whatever the file layout.
 
 Large CSV and NDJSON files are read in chunks cut at line boundaries, so memory stays bounded by
 the chunk size rather than the file size. A JSON array or a single pretty-printed object is read
@@ -12,7 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import math
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,7 +194,7 @@ def _whole_json(data: bytes, path: str) -> Chunk:
     if not data.strip():
         raise FileRejected(path, "file is empty")
     try:
-        doc = json.loads(data, object_pairs_hook=_unique_keys)
+        doc = _loads(data)
     except json.JSONDecodeError as err:
         raise FileRejected(path, f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
     except DuplicateKey as err:
@@ -200,7 +202,7 @@ def _whole_json(data: bytes, path: str) -> Chunk:
     records = doc if isinstance(doc, list) else [doc]
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
-            raise FileRejected(path, f"record {i} is a JSON {type(rec).__name__}, not an object")
+            raise FileRejected(path, f"record {i} is a JSON {_json_type(rec)}, not an object")
     return _numbered(records_frame(records), 0)
 
 
@@ -233,9 +235,9 @@ def _ndjson_block(body: bytes, path: str, first_line: int) -> pl.DataFrame:
         nested = nested or any(isinstance(v, dict | list) for v in rec.values())
     if not keys:
         return pl.DataFrame()
-    if nested:
-        # Polars renders nested values with its own spacing; the exact path writes compact JSON
-        # text, the same as for JSON arrays, so bronze holds one form whatever the file layout.
+    # Escaped text (\u, or a key JSON would escape) is decoded by the reader: the exact path keeps
+    # the sent text. Nested values go there too (compact JSON text, numbers as sent).
+    if nested or b"\\u" in body or not all(_PLAIN_KEY.fullmatch(k) for k in keys):
         return _ndjson_exact(lines, path, first_line)
     try:
         frame = pl.read_ndjson(body, schema={k: pl.String for k in keys})
@@ -250,7 +252,26 @@ def _ndjson_block(body: bytes, path: str, first_line: int) -> pl.DataFrame:
     )
     if raw_markers != read_markers:
         return _ndjson_exact(lines, path, first_line)
-    return frame
+    return _numbers_as_sent(frame, body, lines, path, first_line)
+
+
+# Keys written as plain JSON text (no escapes), so a pattern can find them in the raw line.
+_PLAIN_KEY = re.compile(r'[^"\\\x00-\x1f]+')
+# A number written as a bare token whose text the fast reader may rewrite (7.0 -> 7, 1e2 -> 100).
+_REWRITTEN_NUMBER = re.compile(rb"[0-9][.eE]|-0(?![0-9.eE])")
+
+
+def _numbers_as_sent(frame: pl.DataFrame, body: bytes, lines: list[bytes], path: str, first_line: int) -> pl.DataFrame:
+    """The fast reader's frame with every bare JSON number put back to its literal, read from
+    the line itself: `"key": <number>` can only match where the key is a key (a quote inside a
+    string is escaped, nesting went to the exact path)."""
+    if not _REWRITTEN_NUMBER.search(body):
+        return frame
+    text = pl.Series("line", [ln.decode() for ln in lines if ln.strip()], pl.String)
+    if text.len() != frame.height:
+        return _ndjson_exact(lines, path, first_line)
+    literals = {c: text.str.extract(rf'"{re.escape(c)}"\s*:\s*(-?[0-9][0-9.eE+-]*)', 1).alias(c) for c in frame.columns}
+    return frame.with_columns(pl.coalesce(literals[c], pl.col(c)).alias(c) for c in frame.columns)
 
 
 def _ndjson_exact(lines: list[bytes], path: str, first_line: int) -> pl.DataFrame:
@@ -260,25 +281,52 @@ def _ndjson_exact(lines: list[bytes], path: str, first_line: int) -> pl.DataFram
 
 def _parse_line(line: bytes, path: str, line_no: int) -> dict[str, Any]:
     try:
-        rec = json.loads(line, object_pairs_hook=_unique_keys)
+        rec = _loads(line)
     except json.JSONDecodeError as err:
         raise FileRejected(path, f"line {line_no}: not valid JSON ({err.msg} at column {err.colno})") from None
     except DuplicateKey as err:
         raise FileRejected(path, f"line {line_no}: the key {err.key!r} appears twice in one object") from None
     if not isinstance(rec, dict):
-        raise FileRejected(path, f"line {line_no}: a JSON {type(rec).__name__}, not an object")
+        raise FileRejected(path, f"line {line_no}: a JSON {_json_type(rec)}, not an object")
     return rec
 
 
+class Literal(str):
+    """A JSON number (or NaN / Infinity) as the text it was written as."""
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of a value, as the error messages name it."""
+    if type(value) is Literal:
+        return "int" if value.lstrip("-").isdigit() else "float"
+    return type(value).__name__
+
+
+def _loads(text: bytes | str) -> Any:
+    return json.loads(
+        text, object_pairs_hook=_unique_keys, parse_float=Literal, parse_int=Literal, parse_constant=Literal
+    )
+
+
 def as_text(value: Any) -> str | None:
-    """The raw text of a JSON value: strings verbatim, everything else as compact JSON."""
+    """The raw text of a JSON value: strings verbatim, numbers as written, nested values as
+    compact JSON text (numbers as written)."""
     kind = type(value)
     if value is None or kind is str:
         return value
-    # Integers and finite floats print as json.dumps prints them, far faster (most fields are numbers).
-    if kind is int or (kind is float and math.isfinite(value)):
-        return repr(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if kind is Literal:
+        return str(value)
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    if type(value) is Literal:
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def records_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
