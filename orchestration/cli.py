@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import signal
 import sys
+import time
 
 import click
 import polars as pl
@@ -256,8 +257,9 @@ def ui(lake_root: str | None, port: int) -> None:
     service.start(timeout=600)
     click.echo(f"Dagster UI on {service.url}; sensors are on. Ctrl-C stops it.")
     try:
-        assert service.process is not None
-        service.process.wait()
+        while service.exited() is None:
+            time.sleep(1)
+        click.echo(f"the Dagster service exited ({service.exited()}); log: {service.log_path}", err=True)
     except KeyboardInterrupt:
         click.echo("stopping ...")
     finally:

@@ -1,5 +1,7 @@
-"""The operated path as a process: the Dagster webserver and daemon (`dagster dev`), or the daemon
-alone (`dagster-daemon run`), for one lake and one instance home, on loopback.
+"""The operated path as processes: the Dagster daemon (`dagster-daemon run`) and, for `gridlake ui`,
+the webserver behind its guard (orchestration/webserver.py), for one lake and one instance home,
+on loopback. Each runs in a process group of its own (with the code server and runs it starts),
+and `stop` ends both.
 
 `make ui` runs it in the foreground (`gridlake ui`); the daemon tests and the latency benchmark
 start it in the background with a fresh home and lake, wait until the daemon's heartbeats are in
@@ -32,16 +34,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def command(webserver: bool, port: int | None = None, host: str = "127.0.0.1") -> list[str]:
-    bin_dir = Path(sys.executable).parent
-    if webserver:
-        return [str(bin_dir / "dagster"), "dev", "-m", CODE_LOCATION, "-h", host, "-p", str(port or 3000)]
-    return [str(bin_dir / "dagster-daemon"), "run", "-m", CODE_LOCATION]
+def daemon_command() -> list[str]:
+    return [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", CODE_LOCATION]
+
+
+def webserver_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    return [sys.executable, "-m", "orchestration.webserver", "-m", CODE_LOCATION, "--host", host, "-p", str(port)]
 
 
 @dataclass
 class Service:
-    """A background `dagster dev` (webserver=True) or `dagster-daemon run` for one lake."""
+    """A background daemon, and with webserver=True the guarded webserver, for one lake."""
 
     home: Path
     lake_root: str
@@ -52,6 +55,7 @@ class Service:
     # Write the repository's dagster.yaml into home even if one is there (a fresh test instance).
     fresh_config: bool = True
     process: subprocess.Popen[bytes] | None = None
+    web: subprocess.Popen[bytes] | None = None
     last_error: str = "none"
 
     def start(self, timeout: float = 120.0) -> Service:
@@ -70,13 +74,21 @@ class Service:
             inst.get_daemon_heartbeats()
         log = (self.log_path or self.home / "service.log").open("ab")
         self.process = subprocess.Popen(
-            command(self.webserver, self.port),
+            daemon_command(),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             # Its own process group: stopping it stops the code server and runs it started.
             start_new_session=True,
         )
+        if self.webserver:
+            self.web = subprocess.Popen(
+                webserver_command(self.port),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.wait(self._daemon_running, timeout, "the daemon to report its heartbeats")
         if self.webserver:
             self.wait(self._webserver_answering, timeout, f"the webserver on {self.url}")
@@ -86,9 +98,16 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def exited(self) -> int | None:
+        """The exit code of the daemon or the webserver, whichever ended first; None while both run."""
+        for p in (self.process, self.web):
+            if p is not None and p.poll() is not None:
+                return p.returncode
+        return None
+
     def _daemon_running(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"the Dagster service exited with {self.process.returncode}: {self.log_tail()}")
+        if self.exited() is not None:
+            raise RuntimeError(f"the Dagster service exited with {self.exited()}: {self.log_tail()}")
         from dagster import DagsterInstance
 
         try:
@@ -129,14 +148,16 @@ class Service:
             return "(no log)"
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        """SIGTERM to each process group (daemon, webserver), SIGKILL after `timeout`."""
+        running = [p for p in (self.web, self.process) if p is not None and p.poll() is None]
+        for p in running:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in running:
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
 
     def __enter__(self) -> Service:
         return self.start()

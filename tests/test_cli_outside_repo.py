@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -55,6 +57,15 @@ def _graphql(url: str, query: str) -> dict:
         return json.loads(response.read())["data"]
 
 
+def _status(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
 SENSORS = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   sensors { name sensorState { status } } } } } }"""
 
@@ -88,6 +99,14 @@ def test_ui_serves_the_code_location_with_its_sensors_running(tmp_path: Path) ->
             "gold_queue": "RUNNING",
             "solar_anomaly_alerts": "RUNNING",
         }
+        # What a web page in a browser on this machine could send: refused before Dagster sees it.
+        url = f"http://127.0.0.1:{port}"
+        wipe = urllib.parse.quote("mutation { wipeAssets(assetPartitionRanges: []) { __typename } }")
+        assert _status(f"{url}/graphql?query={wipe}") == 405
+        assert _status(f"{url}/graphql", {"Host": "rebound.example:80"}) == 403
+        assert _status(f"{url}/graphql", {"Origin": "http://evil.example"}, b'{"query": "{ version }"}') == 403
+        assert _status(f"{url}/graphql", {"Origin": url}, b'{"query": "{ version }"}') == 200
+        assert _status(f"{url}/graphql?query={urllib.parse.quote('{ version }')}") == 200
     finally:
         process.terminate()  # as a service manager stops it; Ctrl-C takes the same path
         process.wait(60)
