@@ -1,23 +1,30 @@
-"""The run launcher both instance profiles use: Dagster's DefaultRunLauncher (each run in its own
-process, started by the code server), plus a health check, so run monitoring can tell that a run's
-process is gone. Without it a run whose process died with the daemon's process group (or a
-`gridlake run` killed with -9) stays STARTED for good, and with one run at a time every later run
-waits behind it. With it, the monitoring daemon marks such a run failed within one poll, and the
-sensors request its work again (orchestration/retries.py).
+"""The run launcher both instance profiles use: each run in its own process, forked from a warm
+parent that has done the imports once (orchestration/zygote.py; `warm: false`, or a failure to
+start the parent, falls back to Dagster's DefaultRunLauncher, whose code server spawns a fresh
+process), plus a health check, so run monitoring can tell that a run's process is gone. Without
+it a run whose process died with the daemon's process group (or a `gridlake run` killed with -9)
+stays STARTED for good, and with one run at a time every later run waits behind it. With it, the
+monitoring daemon marks such a run failed within one poll, and the sensors request its work again
+(orchestration/retries.py).
 
-A run's process id comes from the engine event Dagster writes when the run process starts, or,
-for the CLI's in-process runs, from the `gridlake/pid` tag. The process must still exist on this
-machine and be older than the run (a recycled process id belongs to another process)."""
+A run's process id is the `gridlake/pid` tag (set when the warm parent forks it, and on the CLI's
+in-process runs), else the engine event Dagster writes when a run process starts. The process
+must still exist on this machine and be older than the run (a recycled id is another process)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 import psutil
-from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher, Field
+from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
+from dagster._serdes import ConfigurableClassData, serialize_value
+
+from orchestration import zygote
 
 PID_TAG = "gridlake/pid"
 HOST_TAG = "gridlake/host"
@@ -29,7 +36,47 @@ def process_tags() -> dict[str, str]:
 
 
 class LocalRunLauncher(DefaultRunLauncher):
-    """DefaultRunLauncher whose runs' processes can be checked (runs on this machine only)."""
+    """Runs forked from the warm parent (or DefaultRunLauncher's way), whose processes can be
+    checked (runs on this machine only)."""
+
+    def __init__(self, inst_data: ConfigurableClassData | None = None, warm: bool = True) -> None:
+        super().__init__(inst_data=inst_data)
+        self._warm = warm
+        self._zygote: zygote.Client | None = None
+
+    @classmethod
+    def config_type(cls) -> dict[str, Field]:
+        return {"warm": Field(bool, is_required=False, default_value=True)}
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]) -> LocalRunLauncher:
+        return cls(inst_data=inst_data, warm=bool(config_value.get("warm", True)))
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        run = context.dagster_run
+        if not self._warm:
+            super().launch_run(context)
+            return
+        try:
+            if self._zygote is None:
+                self._zygote = zygote.Client(self._instance.root_directory)
+            pid = self._zygote.start_run(run.run_id, serialize_value(self._instance.get_ref()))
+        except (OSError, RuntimeError, TimeoutError, ValueError) as err:
+            self._instance.report_engine_event(f"warm start failed ({err}); starting the run's own process", run)
+            super().launch_run(context)
+            return
+        self._instance.add_run_tags(run.run_id, {PID_TAG: str(pid), HOST_TAG: socket.gethostname()})
+
+    def terminate(self, run_id: str) -> bool:
+        run = self._instance.get_run_by_id(run_id)
+        if run is None or run.is_finished or PID_TAG not in run.tags or run.tags.get(HOST_TAG) != socket.gethostname():
+            return super().terminate(run_id)
+        self._instance.report_run_canceling(run)
+        try:
+            os.kill(int(run.tags[PID_TAG]), signal.SIGINT)
+        except ProcessLookupError:
+            return False
+        return True
 
     @property
     def supports_check_run_worker_health(self) -> bool:

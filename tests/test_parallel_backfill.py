@@ -163,9 +163,11 @@ def test_workers_of_a_killed_parallel_backfill_die_with_it(tmp_path: Path) -> No
     try:
         deadline = time.monotonic() + 60
         workers: list[psutil.Process] = []
-        while len(workers) < 2:
+        # The fork server and the two workers it forked (the resource tracker aside).
+        while len(workers) < 3:
             assert parent.poll() is None and time.monotonic() < deadline, "the backfill's workers never started"
-            workers = [p for p in psutil.Process(parent.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+            descendants = psutil.Process(parent.pid).children(recursive=True)
+            workers = [p for p in descendants if "resource_tracker" not in " ".join(p.cmdline())]
             time.sleep(0.1)
     finally:
         parent.kill()  # SIGKILL: no chance to stop its workers itself

@@ -1,7 +1,9 @@
 """Dates of a backfill split over spawned processes. Each process refines its own run of dates
 (and builds their gold), so no two write the same partition; the writes they share (file counts,
 the gold queue) retry on a lost commit (warehouse/commits.py). Processes are spawned, never
-forked: a fork after deltalake has started its threads can hang.
+forked from the caller: a fork after deltalake or Polars has started its thread pools can hang.
+They are forked instead from a fork server (a fresh process that imports what they need once
+and uses none of it), so N processes pay the imports once rather than N times.
 
 The processes die with the command that started them: killed (even with -9), it takes its
 workers along before their next commit, rather than leaving them writing to the lake."""
@@ -39,11 +41,13 @@ def split(dates: Sequence[dt.date], parts: int) -> list[list[dt.date]]:
 
 
 def spawned_map(fn: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
-    """`fn(*args)` for every args tuple, each in its own spawned process, all at once; results in
-    order. A failure in any process is raised here once all have finished."""
+    """`fn(*args)` for every args tuple, each in its own process, all at once; results in order.
+    A failure in any process is raised here once all have finished."""
     if len(calls) <= 1:
         return [fn(*args) for args in calls]
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The modules the workers need, imported once by the fork server.
+    context.set_forkserver_preload([fn.__module__, "warehouse.stages.pipeline", "expectations.runner"])
     with ProcessPoolExecutor(
         max_workers=len(calls), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
@@ -65,17 +69,28 @@ def _reporting(fn: Callable[..., T], *args: Any) -> T:
 
 
 def die_with_parent(parent: int) -> None:
-    """In a worker: end this process when `parent` ends. The kernel sends SIGKILL when the
-    parent dies (Linux's PR_SET_PDEATHSIG); a watcher thread also checks the parent every half
-    second, should the signal not come (another system, or a parent thread that exited)."""
+    """In a worker: end this process when `parent` (the caller) ends. The worker's own parent is
+    the fork server, which exits when the caller does: the kernel then sends SIGKILL (Linux's
+    PR_SET_PDEATHSIG). A watcher thread also checks the caller every half second, should the
+    signal not come (another system, or a fork server that lingers)."""
     with contextlib.suppress(Exception):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
+
+    def alive() -> bool:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    if not alive():
         os._exit(1)
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while alive():
             time.sleep(0.5)
         os._exit(1)
 
