@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env demo test drills ui bench lint clean
+.PHONY: env demo test check drills ui bench lint clean
 
 env: $(VENV)/.installed
 
@@ -31,7 +31,13 @@ demo: env $(DAGSTER_HOME)/dagster.yaml
 test: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -q -n 2 --dist loadscope
+
+# The edit loop: lint, types and the unit tier (no servers, no daemon, no subprocess runs).
+check: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -n 2 --dist loadscope -m "not (e2e or s3 or postgres or browser or drills)"
 
 # The heavier reliability drills (docs/reliability.md): kill -9 at 12 moments of a 100,000-row run.
 drills: env $(DAGSTER_HOME)/dagster.yaml

@@ -16,6 +16,7 @@ import click
 from benchmarks.report import render
 from benchmarks.suite import SECTIONS, Options, run_benchmark
 from benchmarks.workload import QUICK_CUSTOMERS, QUICK_HISTORY_DAYS
+from warehouse.memory import configure_allocator
 
 
 @click.command("bench", context_settings={"show_default": True})
@@ -108,6 +109,7 @@ def bench(
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure_allocator()
     bench.main(args=argv, standalone_mode=False)
 
 

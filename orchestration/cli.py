@@ -1,15 +1,47 @@
-"""The `gridlake` command line."""
+"""The `gridlake` command line. Imports stay inside the commands: `--help`, `sql` and `tables`
+answer without loading Dagster or Great Expectations, and `run`, `backfill` and `demo` go to a
+warm process that has loaded them already (orchestration/zygote.py)."""
+
+from __future__ import annotations
 
 import datetime as dt
 import json
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
-import polars as pl
 
-from warehouse.lake import Lake
+if TYPE_CHECKING:
+    import polars as pl
+
+    from warehouse.lake import Lake
+
+# Commands that run pipelines: handed to a warm process when one can be had.
+WARM_COMMANDS = ("run", "backfill", "demo")
+
+
+def entry() -> None:
+    """The `gridlake` executable."""
+    from warehouse.memory import configure_allocator
+
+    configure_allocator()
+    argv = sys.argv[1:]
+    if argv and argv[0] in WARM_COMMANDS and not {"--help", "-h"} & set(argv):
+        from orchestration.zygote import run_command
+
+        code = run_command(argv)
+        if code is not None:
+            sys.exit(code)
+    main()
+
+
+def _lake(root: str | None) -> Lake:
+    from warehouse.lake import Lake
+
+    return Lake.from_env(root)
+
 
 lake_option = click.option(
     "--lake", "lake_root", default=None, envvar="GRIDLAKE_ROOT", help="Lake root: a folder or s3://bucket/prefix."
@@ -52,7 +84,7 @@ def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) 
     """5-minute meter usage, one file per interval, hour or day."""
     from warehouse.generate.usage import count_files, generate_usage
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     args = {"customers": customers, "start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt}
     args |= {"gzip": gzip, "seed": seed}
     n = _write(lake, generate_usage(**args), count_files(**args), "usage files")
@@ -71,7 +103,7 @@ def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:
     """5-minute energy prices."""
     from warehouse.generate.prices import count_files, generate_prices
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     args = {"start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt, "gzip": gzip, "seed": seed}
     n = _write(lake, generate_prices(**args), count_files(**args), "price files")
     click.echo(f"wrote {n} files to {lake.landing_uri('energy_prices')}")
@@ -87,7 +119,7 @@ def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int,
     """A park register and one 15-minute readings CSV per park, in park-local time."""
     from warehouse.generate.parks import generate_parks
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     files = generate_parks(parks=parks, start=dt.date.fromisoformat(start), days=days, seed=seed)
     n = _write(lake, files, parks + 1, "park files")
     click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
@@ -127,7 +159,7 @@ def generate_solar_cmd(
 
     from warehouse.generate.solar import batch_file
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     period = _duration(every)
     if start:
         first = dt.datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(dt.UTC)
@@ -161,7 +193,7 @@ def generate_coins_cmd(
     """Minute prices of coin pairs (random walks with jumps), one JSON file per minute."""
     from warehouse.generate.coins import generate_coins
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     first = dt.datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(dt.UTC)
     files = generate_coins(pairs, first, minutes, snapshot=snapshot, quote=quote.lower(), seed=seed)
     n = _write(lake, files, minutes, "coin minutes")
@@ -178,7 +210,7 @@ def generate_sites_cmd(lake_root: str | None, sites: int, start: str, days: int,
     """A site register, configurations (one change half way) and one 10-minute live-data file per day."""
     from warehouse.generate.sites import generate_sites
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     files = generate_sites(sites=sites, start=dt.date.fromisoformat(start), days=days, seed=seed)
     n = _write(lake, files, days + 3, "site files")
     click.echo(f"wrote {n} files to {lake.uri('landing')} (sites, site_configurations, site_live_data)")
@@ -245,7 +277,7 @@ def ui(lake_root: str | None, port: int) -> None:
     from orchestration.instance import ensure_home
     from orchestration.service import Service
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     home = ensure_home()
     service = Service(home=home, lake_root=lake.root, webserver=True, port=port, fresh_config=False)
     service.log_path = home / "ui.log"
@@ -290,7 +322,7 @@ def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None, timeout:
     from warehouse import catalog
     from warehouse import query as door
 
-    lake = Lake.from_env(lake_root)
+    lake = _lake(lake_root)
     try:
         if as_of is None:
             frame = catalog.query(lake, query, timeout=timeout)
@@ -309,6 +341,8 @@ def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None, timeout:
 
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
+    import polars as pl
+
     if fmt in ("csv", "json"):
         # Lists and structs (failed_rules, event_dates) as JSON text: CSV has no nested values.
         nested = [c for c, t in frame.schema.items() if t.is_nested()]
@@ -342,7 +376,7 @@ def tables(lake_root: str | None) -> None:
     """List every table with its row count and Delta version."""
     from warehouse import catalog
 
-    _print(catalog.table_stats(Lake.from_env(lake_root)), "table")
+    _print(catalog.table_stats(_lake(lake_root)), "table")
 
 
 @main.command()
@@ -362,7 +396,7 @@ def maintain(lake_root: str | None, vacuum_hours: int, force: bool, min_files: i
     from warehouse.maintain import maintain as do_maintain
 
     try:
-        report = do_maintain(Lake.from_env(lake_root), vacuum_hours=vacuum_hours, force=force, min_files=min_files)
+        report = do_maintain(_lake(lake_root), vacuum_hours=vacuum_hours, force=force, min_files=min_files)
     except RetentionTooShort as err:
         raise click.ClickException(str(err)) from None
     if not report.actions:
@@ -379,7 +413,7 @@ def demo(lake_root: str | None, customers: int, days: int) -> None:
     """Generate sample data, run every pipeline, and print a few gold rows."""
     from orchestration.demo import run_demo
 
-    run_demo(Lake.from_env(lake_root), customers=customers, days=days)
+    run_demo(_lake(lake_root), customers=customers, days=days)
 
 
 @main.group()
@@ -409,7 +443,7 @@ def report_solar_cmd(lake_root: str | None, days: int | None, out: str) -> None:
 
     from warehouse.solar_report import write_report
 
-    path = write_report(Lake.from_env(lake_root), Path(out), days=days)
+    path = write_report(_lake(lake_root), Path(out), days=days)
     click.echo(str(path.resolve()))
 
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from filelock import FileLock
 
 import orchestration
 
@@ -44,6 +45,16 @@ def ensure_home() -> Path:
     return home
 
 
+def prepare_storage(home: Path) -> None:
+    """Create the instance's storage, once, under a lock: several processes creating a fresh
+    SQLite storage at once leave its migration table with two heads, or fail on its unique
+    version row (seen with two `gridlake run` started together, and daemon + webserver)."""
+    with FileLock(home / ".gridlake-storage.lock"), dg.DagsterInstance.from_config(str(home)) as inst:
+        inst.get_daemon_heartbeats()
+        inst.get_run_records(limit=1)
+
+
 def instance() -> dg.DagsterInstance:
-    ensure_home()
+    home = ensure_home()
+    prepare_storage(home)
     return dg.DagsterInstance.get()

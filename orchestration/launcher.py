@@ -42,7 +42,7 @@ class LocalRunLauncher(DefaultRunLauncher):
     def __init__(self, inst_data: ConfigurableClassData | None = None, warm: bool = True) -> None:
         super().__init__(inst_data=inst_data)
         self._warm = warm
-        self._zygote: zygote.Client | None = None
+        self._zygote: zygote.RunParent | None = None
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
@@ -59,7 +59,7 @@ class LocalRunLauncher(DefaultRunLauncher):
             return
         try:
             if self._zygote is None:
-                self._zygote = zygote.Client(self._instance.root_directory)
+                self._zygote = zygote.RunParent(self._instance.root_directory)
             pid = self._zygote.start_run(run.run_id, serialize_value(self._instance.get_ref()))
         except (OSError, RuntimeError, TimeoutError, ValueError) as err:
             self._instance.report_engine_event(f"warm start failed ({err}); starting the run's own process", run)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from orchestration.instance import instance_config
+from orchestration.instance import instance_config, prepare_storage
 
 CODE_LOCATION = "orchestration.definitions"
 T = TypeVar("T")
@@ -65,13 +65,7 @@ class Service:
         if self.webserver and not self.port:
             self.port = free_port()
         env = {**os.environ, "DAGSTER_HOME": str(self.home), "GRIDLAKE_ROOT": self.lake_root, **self.env}
-        # Create the instance's storage here, once, before the webserver, daemon and code server
-        # start: several processes creating fresh SQLite storage at once can leave its migration
-        # table with two heads, and the instance unusable (seen on a loaded machine).
-        from dagster import DagsterInstance
-
-        with DagsterInstance.from_config(str(self.home)) as inst:
-            inst.get_daemon_heartbeats()
+        prepare_storage(self.home)
         log = (self.log_path or self.home / "service.log").open("ab")
         self.process = subprocess.Popen(
             daemon_command(),

@@ -32,6 +32,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("GRIDLAKE_STATE", str(tmp_path / "state"))
+    # A warm parent the `gridlake` commands start lingers a short while only (ended at session end).
+    monkeypatch.setenv("GRIDLAKE_WARM_IDLE_SECONDS", "300")
 
 
 @pytest.fixture
@@ -63,3 +65,11 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     yield home
     os.environ.pop("DAGSTER_HOME", None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The warm parent `gridlake` commands started (orchestration/zygote.py) ends with the session."""
+    if not hasattr(session.config, "workerinput"):
+        from orchestration.zygote import stop_commands
+
+        stop_commands()

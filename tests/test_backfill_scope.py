@@ -14,36 +14,14 @@ import dagster as dg
 import pytest
 from polars.testing import assert_frame_equal
 
+from tests.builders import ENERGY_DAY, SITES_DAY, every_source
 from warehouse import delta
-from warehouse.generate.coins import generate_coins
-from warehouse.generate.parks import generate_parks
-from warehouse.generate.prices import generate_prices
-from warehouse.generate.sites import generate_sites
-from warehouse.generate.solar import batches
-from warehouse.generate.usage import generate_usage
 from warehouse.lake import Lake
 from warehouse.registry import TABLES, table
 from warehouse.stages.backfill import UnknownSource, plan
 from warehouse.stages.pipeline import backfill, process_pending
 
-ENERGY = dt.date(2020, 8, 5)
-SITES = dt.date(2023, 1, 1)
 GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
-
-
-def every_source(lake: Lake) -> None:
-    files = [
-        *generate_usage(3, ENERGY, 2),
-        *generate_prices(ENERGY, 2),
-        *generate_parks(parks=2, start=dt.date(2024, 3, 25), days=2),
-        *generate_sites(sites=2, start=SITES, days=3),
-        *batches(dt.datetime(2025, 6, 1, tzinfo=dt.UTC), 2, dt.timedelta(minutes=30), sites=2, records=5),
-        *generate_coins(3, dt.datetime(2024, 12, 4, tzinfo=dt.UTC), 5),
-    ]
-    for relative, data in files:
-        path = Path(lake.root) / "landing" / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
 
 
 def versions(lake: Lake) -> dict[str, int | None]:
@@ -72,25 +50,25 @@ def copy_of(built: Path, tmp_path: Path) -> Lake:
 
 def test_the_plan_picks_only_dates_with_data_and_names_registers_only_when_asked(built: Path) -> None:
     lake = Lake.from_env(str(built))
-    energy = plan(lake, ENERGY, ENERGY + dt.timedelta(days=1))
+    energy = plan(lake, ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1))
     assert energy.dated == {
-        "customer_usage": [ENERGY, ENERGY + dt.timedelta(days=1)],
-        "energy_prices": [ENERGY, ENERGY + dt.timedelta(days=1)],
+        "customer_usage": [ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1)],
+        "energy_prices": [ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1)],
     }
     assert energy.whole == () and energy.gold_specs == ["usage_cost"]
-    sites = plan(lake, SITES, SITES + dt.timedelta(days=1))
+    sites = plan(lake, SITES_DAY, SITES_DAY + dt.timedelta(days=1))
     assert sites.dated == {} and sites.whole == ("site_live_data",)
     assert sites.gold_specs == ["site_daily", "site_latest"]
-    registers = plan(lake, SITES, SITES, ["sites", "parks"])
+    registers = plan(lake, SITES_DAY, SITES_DAY, ["sites", "parks"])
     assert registers.whole == ("parks", "sites") and registers.dated == {}
     with pytest.raises(UnknownSource, match="unknown source"):
-        plan(lake, SITES, SITES, ["nope"])
+        plan(lake, SITES_DAY, SITES_DAY, ["nope"])
 
 
 def test_a_library_backfill_of_energy_dates_leaves_every_other_source_alone(built: Path, tmp_path: Path) -> None:
     lake = copy_of(built, tmp_path)
     before = versions(lake)
-    report = backfill(lake, ENERGY, ENERGY + dt.timedelta(days=1))
+    report = backfill(lake, ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1))
     assert set(report.refined) == {"customer_usage", "energy_prices"}
     assert set(report.gold) == {"usage_cost"}
     assert moved(before, versions(lake)) <= {
@@ -98,7 +76,7 @@ def test_a_library_backfill_of_energy_dates_leaves_every_other_source_alone(buil
         "gold.cost_per_interval", "gold.hourly_usage",
     }  # fmt: skip
     only_usage = versions(lake)
-    backfill(lake, ENERGY, ENERGY, sources=["customer_usage"])
+    backfill(lake, ENERGY_DAY, ENERGY_DAY, sources=["customer_usage"])
     assert "silver.energy_prices" not in moved(only_usage, versions(lake))
 
 
@@ -106,8 +84,8 @@ def test_a_site_backfill_rebuilds_site_gold_for_its_dates_only(built: Path, tmp_
     lake = copy_of(built, tmp_path)
     before = versions(lake)
     daily = delta.scan(lake, table("gold.site_daily_stats")).collect()
-    report = backfill(lake, SITES, SITES + dt.timedelta(days=1))
-    assert sorted(d for d in report.gold_dates("site_daily") if d) == [SITES, SITES + dt.timedelta(days=1)]
+    report = backfill(lake, SITES_DAY, SITES_DAY + dt.timedelta(days=1))
+    assert sorted(d for d in report.gold_dates("site_daily") if d) == [SITES_DAY, SITES_DAY + dt.timedelta(days=1)]
     assert moved(before, versions(lake)) <= {
         "silver.site_live_data", "quarantine.site_live_data", "gold.site_daily_stats", "gold.site_latest",
     }  # fmt: skip
@@ -116,6 +94,7 @@ def test_a_site_backfill_rebuilds_site_gold_for_its_dates_only(built: Path, tmp_
     assert_frame_equal(after, daily.sort("site_id", "date"), check_exact=False, rel_tol=1e-9)
 
 
+@pytest.mark.e2e
 def test_gridlake_backfill_adds_no_calendar_dates_and_runs_no_other_source(built: Path, tmp_path: Path) -> None:
     lake = copy_of(built, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "GRIDLAKE_"))}

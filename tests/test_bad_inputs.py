@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.test_pipeline_usage import prices_json, ts, usage_csv
+from tests.builders import prices_json, ts, usage_csv
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table

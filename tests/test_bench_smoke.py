@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import main
 from benchmarks.measure import peak_rss, run_isolated
+
+pytestmark = pytest.mark.e2e
 
 CUSTOMERS = 20  # --quick
 INTERVALS = 24 * 12  # 5-minute intervals in a day

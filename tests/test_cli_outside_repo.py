@@ -13,8 +13,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from orchestration.service import free_port
-from tests.test_pipeline_usage import ts, usage_csv
+from tests.builders import ts, usage_csv
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 BANNER = ("Welcome to Dagster", "Telemetry", "No dagster instance configuration file")

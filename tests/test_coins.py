@@ -5,18 +5,17 @@ a late one; only the dates whose windows hold a changed sample are rebuilt."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import math
 import random
-import statistics
 from collections import defaultdict
 from typing import Any
 
 import polars as pl
 import pytest
 
+from tests.builders import COIN_T0, assert_gold_matches_silver, epoch, expected_volatility, js, rec
 from tests.conftest import Drop
 from transforms import coins
 from warehouse import delta
@@ -27,72 +26,11 @@ from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending
 
 UTC = dt.UTC
-T0 = dt.datetime(2024, 12, 4, tzinfo=UTC)
 VOL = table("gold.coin_volatility")
 
 
 def read(lake: Lake, name: str) -> pl.DataFrame:
     return delta.scan(lake, table(name)).collect()
-
-
-def js(records: list[dict[str, Any]]) -> bytes:
-    return json.dumps(records).encode()
-
-
-def rec(pair: Any, time: Any, value: Any) -> dict[str, Any]:
-    return {"pair": pair, "time": time, "value": value}
-
-
-def epoch(minutes: float) -> int:
-    return int((T0 + dt.timedelta(minutes=minutes)).timestamp())
-
-
-def expected_volatility(samples: list[tuple[str, dt.datetime, float]]) -> dict[tuple[str, dt.datetime], tuple]:
-    """(pair, time) -> (samples, mean, stddev, rank), by brute force with `statistics`."""
-    by_pair: dict[str, list[tuple[dt.datetime, float]]] = defaultdict(list)
-    for pair, time, value in samples:
-        by_pair[pair].append((time, value))
-    stats: dict[tuple[str, dt.datetime], tuple[int, float, float | None]] = {}
-    for pair, points in by_pair.items():
-        points.sort()
-        times = [t for t, _ in points]
-        for i, (t, _) in enumerate(points):
-            lo = bisect.bisect_right(times, t - dt.timedelta(hours=24))
-            window = [v for _, v in points[lo : i + 1]]
-            stats[(pair, t)] = (
-                len(window),
-                statistics.fmean(window),
-                statistics.stdev(window) if len(window) > 1 else None,
-            )
-    by_minute: dict[dt.datetime, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    for pair, t in stats:
-        by_minute[t.replace(second=0, microsecond=0)].append((pair, t))
-    out = {}
-    for keys in by_minute.values():
-        ordered = sorted(keys, key=lambda k: (stats[k][2] is None, -(stats[k][2] or 0.0), k[0], k[1]))
-        for r, k in enumerate(ordered, start=1):
-            out[k] = (*stats[k], r)
-    return out
-
-
-def assert_gold_matches_silver(lake: Lake) -> dict[tuple[str, dt.datetime], tuple]:
-    silver = read(lake, "silver.coin_prices")
-    expected = expected_volatility(list(silver.select("pair", "time", "value").iter_rows()))
-    gold = read(lake, "gold.coin_volatility")
-    assert gold.height == len(expected)
-    for pair, time, value, std, mean, n, rank, date in gold.iter_rows():
-        want_n, want_mean, want_std, want_rank = expected[(pair, time)]
-        assert (n, rank, date) == (want_n, want_rank, time.date()), (pair, time)
-        assert mean == pytest.approx(want_mean, rel=1e-12, abs=1e-12)
-        if want_std is None:
-            assert std is None
-        else:
-            # Rolling sums in floating point: equal to 1e-9 of the value's scale.
-            assert std == pytest.approx(want_std, rel=1e-7, abs=1e-9 * abs(want_mean))
-        assert (
-            value == dict(((p, t), v) for p, t, v in silver.select("pair", "time", "value").iter_rows())[(pair, time)]
-        )
-    return expected
 
 
 def test_volatility_equals_statistics_stdev_with_late_pairs_gaps_and_ties() -> None:
@@ -103,7 +41,7 @@ def test_volatility_equals_statistics_stdev_with_late_pairs_gaps_and_ties() -> N
             if pair == "a/usd" and 900 <= m < 1500:  # a gap longer than a window's worth of its samples
                 continue
             value = 5.0 if pair == "q/usd" else scale * (1 + rng.gauss(0, 0.01))
-            rows.append((pair, T0 + dt.timedelta(minutes=m, seconds=rng.randrange(0, 2) * 30), value))
+            rows.append((pair, COIN_T0 + dt.timedelta(minutes=m, seconds=rng.randrange(0, 2) * 30), value))
     frame = pl.DataFrame(
         rows, schema={"pair": pl.String, "time": pl.Datetime("us", "UTC"), "value": pl.Float64}, orient="row"
     )
@@ -149,8 +87,8 @@ def test_each_bad_kind_is_quarantined_with_its_rule_and_the_file_reconciles(lake
 
     silver = read(lake, "silver.coin_prices").filter(~pl.col("pair").str.starts_with("coin")).sort("pair")
     assert silver.select("pair", "time", "value").rows() == [
-        ("bitcoin/usd", T0, 97012.5),
-        ("xrp/usd", T0 + dt.timedelta(minutes=9), 2.5),
+        ("bitcoin/usd", COIN_T0, 97012.5),
+        ("xrp/usd", COIN_T0 + dt.timedelta(minutes=9), 2.5),
     ]
     quarantine = read(lake, "quarantine.coin_prices").sort("_row_number")
     got = dict(zip(quarantine["_row_number"].to_list(), quarantine["failed_rules"].to_list(), strict=True))
@@ -224,7 +162,7 @@ def test_generated_minutes_then_a_late_pair_a_correction_and_a_late_sample(lake:
         drop("coin_prices", f"prices_{h:03d}.json", js(records))
     process_pending(lake)
     before = assert_gold_matches_silver(lake)
-    days = [T0.date() + dt.timedelta(days=i) for i in range(3)]
+    days = [COIN_T0.date() + dt.timedelta(days=i) for i in range(3)]
     files = {d: partition_files(lake, d) for d in days}
 
     # A correction on day 2 and a sample inside p4's gap on day 2: day 2 and 3 are rebuilt, not day 1.
@@ -237,7 +175,7 @@ def test_generated_minutes_then_a_late_pair_a_correction_and_a_late_sample(lake:
     assert partition_files(lake, days[1]) != files[days[1]] and partition_files(lake, days[2]) != files[days[2]]
     changed = {k for k in after if before.get(k) != after[k]}
     # Every changed statistic lies in the 24 hours after a changed sample.
-    starts = [T0 + dt.timedelta(minutes=1440 + 600), T0 + dt.timedelta(minutes=2100)]
+    starts = [COIN_T0 + dt.timedelta(minutes=1440 + 600), COIN_T0 + dt.timedelta(minutes=2100)]
     assert changed and all(any(s <= t < s + dt.timedelta(hours=24) for s in starts) for _, t in changed)
     # The latest row of each pair is its last sample, with the statistics of that time.
     latest = read(lake, "gold.coin_latest").sort("pair")
@@ -249,12 +187,12 @@ def test_generated_minutes_then_a_late_pair_a_correction_and_a_late_sample(lake:
 
 
 def test_generator_writes_one_file_per_minute_in_either_shape(lake: Lake, drop: Drop) -> None:
-    files = list(generate_coins(4, T0, 3))
+    files = list(generate_coins(4, COIN_T0, 3))
     assert [p for p, _ in files] == [f"coin_prices/prices_20241204T000{m}.json" for m in range(3)]
     first = json.loads(files[1][1])
     assert [r["pair"] for r in first] == ["bitcoin/usd", "ethereum/usd", "tether/usd", "solana/usd"]
     assert {r["time"] for r in first} == {epoch(1)}
-    snap = list(generate_coins(4, T0, 2, snapshot=True, quote="eur"))
+    snap = list(generate_coins(4, COIN_T0, 2, snapshot=True, quote="eur"))
     assert snap[0][0] == "coin_prices/markets_vs_eur_20241204T0000.json"
     assert json.loads(snap[0][1])[0] == {
         "id": "bitcoin",
@@ -263,6 +201,6 @@ def test_generator_writes_one_file_per_minute_in_either_shape(lake: Lake, drop: 
         "last_updated": "2024-12-04T00:00:00.000Z",
     }
     # Values do not depend on how many minutes are generated; quiet pairs stay near their peg.
-    assert [f[1] for f in generate_coins(4, T0, 2)] == [f[1] for f in files[:2]]
+    assert [f[1] for f in generate_coins(4, COIN_T0, 2)] == [f[1] for f in files[:2]]
     tether = walk(10, 2880)[:, 2]
     assert math.isclose(tether.min(), 1.0, rel_tol=0.01) and math.isclose(tether.max(), 1.0, rel_tol=0.01)

@@ -72,6 +72,7 @@ def test_racing_writers_on_a_local_lake(tmp_path: Path) -> None:
     _race(Lake.from_env(str(tmp_path / "lake")))
 
 
+@pytest.mark.s3
 def test_racing_writers_on_an_s3_lake(s3_server: SeaweedS3, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)

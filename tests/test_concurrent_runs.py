@@ -9,12 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_parallel_backfill import assert_same_tables, files
-from tests.test_refine_pieces import drop_into
+import pytest
+
+from tests.builders import assert_same_tables, backfill_files, drop_into
 from warehouse import delta, locks, parallel
 from warehouse.lake import Lake
 from warehouse.registry import table
 from warehouse.stages.pipeline import process_pending
+
+pytestmark = pytest.mark.e2e
 
 
 def _pending(root: str) -> int:
@@ -24,14 +27,14 @@ def _pending(root: str) -> int:
 
 def _lake(path: Path) -> Lake:
     lake = Lake.from_env(str(path))
-    for source, name, data in files():
+    for source, name, data in backfill_files():
         drop_into(lake, source, name, data)
     return lake
 
 
 def _one_log_row_per_file(lake: Lake) -> None:
     log = delta.scan(lake, table("ops.ingest_log")).collect()
-    assert log.height == len(files())
+    assert log.height == len(backfill_files())
     assert log["path"].n_unique() == log.height
     assert set(log["status"]) == {"refined"}
 
@@ -41,7 +44,7 @@ def test_two_library_runs_at_once_equal_one_run(tmp_path: Path) -> None:
     process_pending(single)
     landed = parallel.spawned_map(_pending, [(raced.root,), (raced.root,)])
     # Every file landed once, by one run or the other.
-    assert sum(landed) == len(files())
+    assert sum(landed) == len(backfill_files())
     _one_log_row_per_file(raced)
     assert_same_tables(single, raced)
 

@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from orchestration.service import Service
-from tests.test_pipeline_usage import ts, usage_csv
+from tests.builders import ts, usage_csv
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import table
@@ -30,8 +30,8 @@ from warehouse.stages import land
 
 DAY = "2020-08-06"  # long past: the daemon must not only follow the latest date
 PHASE_TIMEOUT = 300.0
-# The tests of this module share one daemon: one worker runs them all, in order.
-pytestmark = pytest.mark.xdist_group("daemon")
+# The tests of this module share one daemon: one worker runs them all, in order (--dist loadscope).
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

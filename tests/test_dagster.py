@@ -17,8 +17,8 @@ from orchestration.definitions import defs
 from orchestration.resources import lake_for
 from orchestration.run import run_pending
 from orchestration.sensors import SENSORS
+from tests.builders import FIVE_MIN_PRICES, prices_json, read, ts, usage_csv
 from tests.conftest import Drop
-from tests.test_pipeline_usage import FIVE_MIN_PRICES, prices_json, ts, usage_csv
 from warehouse.lake import Lake
 from warehouse.registry import TABLES
 
@@ -94,6 +94,7 @@ def test_failed_work_is_retried_with_growing_delays_then_hourly() -> None:
             assert retries.due_attempt(instance, fingerprint, at + dt.timedelta(seconds=delay)) == failures
 
 
+@pytest.mark.e2e
 def test_run_pending_records_runs_materializations_and_checks(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     drop("customer_usage", "u.csv", usage_csv([(1, ts(0), ts(5), 1.0), ("", ts(5), ts(10), 1.0)]))
     drop("customer_usage", "broken.json", b"[{")
@@ -122,6 +123,7 @@ def test_run_pending_records_runs_materializations_and_checks(lake: Lake, drop: 
 
 
 @pytest.mark.parametrize("query", ["select count(*) as n from gold.hourly_usage"])
+@pytest.mark.e2e
 def test_cli_run_then_sql(lake: Lake, drop: Drop, dagster_home: Path, query: str) -> None:
     from click.testing import CliRunner
 
@@ -141,6 +143,7 @@ def test_cli_run_then_sql(lake: Lake, drop: Drop, dagster_home: Path, query: str
     assert bad.exit_code != 0
 
 
+@pytest.mark.e2e
 def test_blocking_check_keeps_a_mostly_bad_day_out_of_gold(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     drop("energy_prices", "p.json", prices_json(FIVE_MIN_PRICES))
     drop("customer_usage", "good.csv", usage_csv([(1, ts(0), ts(5), 1.0)]))
@@ -155,7 +158,6 @@ def test_blocking_check_keeps_a_mostly_bad_day_out_of_gold(lake: Lake, drop: Dro
     assert not summary.ok
     assert summary.blocked and "quarantine_share_at_most_50_percent" in summary.blocked[0]
     assert not any(label.startswith("gold usage_cost") for label, _ in summary.runs)
-    from tests.test_pipeline_usage import read
 
     assert read(lake, "silver.customer_usage").height == 2
     assert read(lake, "gold.cost_per_interval").height == 1

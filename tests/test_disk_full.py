@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.cli import main
-from tests.test_pipeline_usage import ts, usage_csv
+from tests.builders import ts, usage_csv
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root"), pytest.mark.e2e]
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_parallel_backfill import assert_same_tables
+from tests.builders import assert_same_tables
 from warehouse.generate.prices import generate_prices
 from warehouse.generate.usage import generate_usage
 from warehouse.lake import Lake
+
+pytestmark = pytest.mark.e2e
 
 GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
 DAY = dt.date(2020, 8, 5)

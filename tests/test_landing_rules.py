@@ -12,8 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from tests.builders import ts, usage_csv
 from tests.conftest import Drop
-from tests.test_pipeline_usage import ts, usage_csv
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import table

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from tests.builders import COIN_T0, assert_gold_matches_silver, epoch, expected_volatility, js, rec
 from tests.conftest import Drop
-from tests.test_coins import T0, assert_gold_matches_silver, epoch, js, rec
 from warehouse import catalog, delta, retention
 from warehouse import maintain as maintenance
 from warehouse.generate.coins import walk
@@ -27,7 +27,7 @@ from warehouse.registry import TABLES, table
 from warehouse.stages import land
 from warehouse.stages.pipeline import PipelineReport, backfill, land_all, process_pending
 
-DAYS = [T0.date() + dt.timedelta(days=i) for i in range(4)]
+DAYS = [COIN_T0.date() + dt.timedelta(days=i) for i in range(4)]
 PAIRS = [f"p{i}/usd" for i in range(4)]
 
 
@@ -103,7 +103,6 @@ def test_purge_keeps_every_gold_row_and_freezes_what_lies_behind_the_horizon(lak
 def assert_gold_matches_silver_after(lake: Lake, first: dt.date) -> int:
     """Gold from `first` on equals the independent computation over silver (which holds every
     window those dates need); returns the rows compared."""
-    from tests.test_coins import expected_volatility
 
     silver = read(lake, "silver.coin_prices")
     expected = expected_volatility(list(silver.select("pair", "time", "value").iter_rows()))
@@ -198,6 +197,7 @@ def test_a_maintenance_killed_after_compacting_keeps_the_compaction_rows(
         assert files_per_partition(lake, table(row["table_name"])) == 1
 
 
+@pytest.mark.e2e
 def test_time_travel_reads_a_table_as_it_was(lake: Lake, drop: Drop, tmp_path: Path) -> None:
     drop("coin_prices", "a.json", js([rec("btc/usd", epoch(0), 10.0), rec("btc/usd", epoch(1), 12.0)]))
     process_pending(lake, publish=True)
@@ -218,6 +218,7 @@ def test_time_travel_reads_a_table_as_it_was(lake: Lake, drop: Drop, tmp_path: P
     assert [r["stddev_24h"] for r in json.loads(out.stdout)] == [None, pytest.approx(2**0.5)]
 
 
+@pytest.mark.e2e
 def test_the_daily_maintenance_job_purges_through_dagster(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     from orchestration.definitions import defs
     from orchestration.resources import lake_for

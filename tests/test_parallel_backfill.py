@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import subprocess
 import sys
 import time
@@ -16,50 +15,18 @@ import polars as pl
 import psutil
 import pytest
 
-from tests.test_pipeline_usage import prices_json, ts, usage_csv
-from tests.test_refine_pieces import drop_into, snapshot
+from tests.builders import (
+    BACKFILL_DAYS,
+    assert_same_tables,
+    backfill_files,
+    drop_into,
+)
 from warehouse import delta, parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
 from warehouse.stages import land, refine
 from warehouse.stages.pipeline import PipelineReport, backfill, land_all, process_pending
-
-DAYS = [f"2020-08-{d:02d}" for d in range(3, 7)]
-
-
-def files() -> list[tuple[str, str, bytes]]:
-    rng = random.Random(5)
-    out = []
-    for day in DAYS:
-        rows: list[tuple] = [
-            (c, ts(m, day), ts(m + 5, day), round(rng.random(), 3)) for c in range(20) for m in range(0, 1440, 30)
-        ]
-        rows.append((None, ts(0, day), ts(5, day), 1.0))
-        out.append(("customer_usage", f"usage_{day}.csv", usage_csv(rows)))
-        prices = [(m, m + 5, round(0.1 + rng.random() / 10, 4)) for m in range(0, 1440, 5)]
-        out.append(("energy_prices", f"prices_{day}.json", prices_json(prices).replace(b"2020-08-06", day.encode())))
-    # One file across the middle two dates: the two processes each refine one of its dates.
-    spanning = [(99, ts(1435, DAYS[1]), ts(1440, DAYS[1]), 2.0), (99, ts(0, DAYS[2]), ts(5, DAYS[2]), 3.0)]
-    out.append(("customer_usage", "usage_spanning.csv", usage_csv(spanning)))
-    return out
-
-
-def assert_same_tables(left_lake: Lake, right_lake: Lake) -> None:
-    """Every table equal row for row (floats to 1e-12: sums may add in another order); the gold
-    queue aside, whose acknowledged rows are deleted either way."""
-    a, b = snapshot(left_lake), snapshot(right_lake)
-    assert a.keys() == b.keys()
-    for name in a:
-        if name == "ops.gold_queue":
-            continue
-        assert a[name].columns == b[name].columns, name
-        for column in a[name].columns:
-            left, right = a[name][column], b[name][column]
-            if left.dtype == pl.Float64:
-                assert left.fill_null(-1).to_list() == pytest.approx(right.fill_null(-1).to_list(), rel=1e-12)
-            else:
-                assert left.equals(right), (name, column)
 
 
 def test_split_keeps_dates_contiguous_and_whole() -> None:
@@ -72,17 +39,18 @@ def test_split_keeps_dates_contiguous_and_whole() -> None:
     assert parallel.split(dates[:1], 4) == [[dt.date(2020, 8, 5)]]
 
 
+@pytest.mark.e2e
 def test_a_backfill_on_two_processes_equals_a_serial_backfill(tmp_path: Path) -> None:
     lakes = [Lake.from_env(str(tmp_path / name)) for name in ("serial", "parallel")]
     for lake in lakes:
-        for source, name, data in files():
+        for source, name, data in backfill_files():
             drop_into(lake, source, name, data)
         process_pending(lake)
-    start, end = dt.date.fromisoformat(DAYS[0]), dt.date.fromisoformat(DAYS[-1])
+    start, end = dt.date.fromisoformat(BACKFILL_DAYS[0]), dt.date.fromisoformat(BACKFILL_DAYS[-1])
     serial = backfill(lakes[0], start, end)
     split = backfill(lakes[1], start, end, processes=2)
     assert split.refined["customer_usage"].rows == serial.refined["customer_usage"].rows == 4 * (20 * 48 + 1) + 2
-    wanted = [dt.date.fromisoformat(d) for d in DAYS]
+    wanted = [dt.date.fromisoformat(d) for d in BACKFILL_DAYS]
     assert sorted(d for d in split.gold_dates("usage_cost") if d) == wanted
     assert sorted(d for d in serial.gold_dates("usage_cost") if d) == wanted
 
@@ -94,25 +62,26 @@ def test_a_backfill_on_two_processes_equals_a_serial_backfill(tmp_path: Path) ->
         assert delta.scan(lake, table("ops.gold_queue")).collect().is_empty()
 
 
+@pytest.mark.e2e
 def test_gridlake_backfill_parallel_runs_dagster_runs_per_process_and_matches(tmp_path: Path) -> None:
     """The CLI path: `gridlake backfill --parallel 2` through Dagster runs, one refine run per
     process's run of dates, leaves what the library's serial backfill leaves."""
     library = Lake.from_env(str(tmp_path / "library"))
     cli = Lake.from_env(str(tmp_path / "cli"))
     for lake in (library, cli):
-        for source, name, data in files():
+        for source, name, data in backfill_files():
             drop_into(lake, source, name, data)
     process_pending(library)
-    backfill(library, dt.date.fromisoformat(DAYS[0]), dt.date.fromisoformat(DAYS[-1]))
+    backfill(library, dt.date.fromisoformat(BACKFILL_DAYS[0]), dt.date.fromisoformat(BACKFILL_DAYS[-1]))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "GRIDLAKE_"))}
     env |= {"DAGSTER_HOME": str(tmp_path / "home"), "GRIDLAKE_ROOT": cli.root}
     gridlake = str(Path(sys.executable).parent / "gridlake")
-    for command in (["run"], ["backfill", "--start", DAYS[0], "--end", DAYS[-1], "--parallel", "2"]):
+    for command in (["run"], ["backfill", "--start", BACKFILL_DAYS[0], "--end", BACKFILL_DAYS[-1], "--parallel", "2"]):
         out = subprocess.run([gridlake, *command], env=env, capture_output=True, text=True, cwd=tmp_path)
         assert out.returncode == 0, out.stdout + out.stderr
     labels = [line.split(None, 1)[1] for line in out.stdout.splitlines() if line.startswith("ok")]
-    assert f"refine customer_usage {DAYS[0]}..{DAYS[1]}" in labels
-    assert f"refine customer_usage {DAYS[2]}..{DAYS[3]}" in labels
+    assert f"refine customer_usage {BACKFILL_DAYS[0]}..{BACKFILL_DAYS[1]}" in labels
+    assert f"refine customer_usage {BACKFILL_DAYS[2]}..{BACKFILL_DAYS[3]}" in labels
 
     assert_same_tables(library, cli)
 
@@ -124,10 +93,10 @@ def test_a_log_merge_that_lost_the_race_to_newer_counts_is_redone(
     then, before A's log merge lands, run B writes its date's counts and merges the full sums.
     A's merge then lands stale; A reads the sums again, sees them moved, and merges again."""
     lake = Lake.from_env(str(tmp_path / "lake"))
-    drop_into(lake, "customer_usage", "usage_spanning.csv", files()[-1][2])
+    drop_into(lake, "customer_usage", "usage_spanning.csv", backfill_files()[-1][2])
     land_all(lake, "library", PipelineReport())
     usage = DATASETS["customer_usage"]
-    first, second = dt.date.fromisoformat(DAYS[1]), dt.date.fromisoformat(DAYS[2])
+    first, second = dt.date.fromisoformat(BACKFILL_DAYS[1]), dt.date.fromisoformat(BACKFILL_DAYS[2])
     real_upsert = delta.upsert
     merges: list[int] = []
 
@@ -147,17 +116,18 @@ def test_a_log_merge_that_lost_the_race_to_newer_counts_is_redone(
     assert log.select("status", "rows_read", "rows_valid").rows() == [("refined", 2, 2)]
 
 
+@pytest.mark.e2e
 def test_workers_of_a_killed_parallel_backfill_die_with_it(tmp_path: Path) -> None:
     lake = Lake.from_env(str(tmp_path / "lake"))
-    for source, name, data in files():
+    for source, name, data in backfill_files():
         drop_into(lake, source, name, data)
     process_pending(lake)
     script = (
         "import datetime as dt, sys\n"
         "from warehouse.lake import Lake\n"
         "from warehouse.stages.pipeline import backfill\n"
-        f"backfill(Lake.from_env(sys.argv[1]), dt.date.fromisoformat('{DAYS[0]}'), "
-        f"dt.date.fromisoformat('{DAYS[-1]}'), processes=2)\n"
+        f"backfill(Lake.from_env(sys.argv[1]), dt.date.fromisoformat('{BACKFILL_DAYS[0]}'), "
+        f"dt.date.fromisoformat('{BACKFILL_DAYS[-1]}'), processes=2)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script, lake.root])
     try:

@@ -429,6 +429,7 @@ def test_identical_resend_changes_nothing_and_corrected_value_one_day(lake: Lake
     assert_reconciles(lake)
 
 
+@pytest.mark.e2e
 def test_dagster_run_builds_site_gold_and_picks_up_waiting_readings(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     from orchestration.run import run_pending
 

@@ -3,13 +3,13 @@ idempotency and recovery. Expected numbers are worked out by hand in each test."
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 
 import polars as pl
 import pytest
 
+from tests.builders import FIVE_MIN_PRICES, prices_json, read, ts, usage_csv
 from tests.conftest import Drop
 from warehouse import delta
 from warehouse.datasets import dataset
@@ -18,27 +18,6 @@ from warehouse.registry import table
 from warehouse.stages import land, refine
 from warehouse.stages.pipeline import process_pending
 
-DAY = "2020-08-05"
-
-
-def ts(minute: int, day: str = DAY) -> str:
-    base = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
-    return (base + dt.timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def usage_csv(rows: list[tuple]) -> bytes:
-    lines = ["customerId,intervalStart,intervalEnd,usage"]
-    lines += [",".join("" if v is None else str(v) for v in r) for r in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def prices_json(rows: list[tuple[int, int, float]]) -> bytes:
-    return json.dumps([{"intervalStart": ts(s), "intervalEnd": ts(e), "price": p} for s, e, p in rows]).encode()
-
-
-def read(lake: Lake, name: str) -> pl.DataFrame:
-    return delta.scan(lake, table(name)).collect()
-
 
 def gold_cost(lake: Lake) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     frame = read(lake, "gold.cost_per_interval")
@@ -46,9 +25,6 @@ def gold_cost(lake: Lake) -> dict[tuple[str, str], tuple[float | None, float | N
         (r["customer_id"], r["interval_start"].strftime("%H:%M")): (r["cost"], r["price_per_kwh"])
         for r in frame.iter_rows(named=True)
     }
-
-
-FIVE_MIN_PRICES = [(m, m + 5, round(0.1 * (1 + m // 5), 1)) for m in range(0, 60, 5)]  # 0.1, 0.2, ... 1.2
 
 
 def test_hand_checked_cost_and_hourly(lake: Lake, drop: Drop) -> None:

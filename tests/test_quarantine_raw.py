@@ -8,8 +8,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from tests.builders import every_source
 from tests.conftest import Drop
-from tests.test_backfill_scope import every_source
 from warehouse import delta
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake

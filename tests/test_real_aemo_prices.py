@@ -10,8 +10,8 @@ import io
 
 import pytest
 
+from tests.builders import read
 from tests.conftest import REAL_DATA, Drop
-from tests.test_pipeline_usage import read
 from warehouse.lake import Lake
 from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending

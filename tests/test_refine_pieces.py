@@ -12,22 +12,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.test_pipeline_usage import prices_json, ts, usage_csv
-from warehouse import delta
+from tests.builders import drop_into, prices_json, snapshot, ts, usage_csv
 from warehouse.datasets import dataset
 from warehouse.lake import Lake
-from warehouse.registry import TABLES
 from warehouse.stages import pieces
 from warehouse.stages.pipeline import process_pending
 
 CUSTOMERS = 60
 OTHER = "2020-08-06"
-
-
-def drop_into(lake: Lake, source: str, name: str, data: bytes) -> None:
-    path = Path(lake.root) / "landing" / source / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def files() -> list[tuple[str, str, bytes]]:
@@ -51,21 +43,6 @@ def files() -> list[tuple[str, str, bytes]]:
     bad_day = [(1, ts(0, OTHER), ts(5, OTHER), 1.0)] + [(2, ts(m, OTHER), ts(m + 5, OTHER), "x") for m in range(5)]
     out.append(("customer_usage", "bad_day.csv", usage_csv(bad_day)))
     out.append(("energy_prices", "prices.json", prices_json([(m, m + 5, 0.1 + m / 10_000) for m in range(0, 1440, 5)])))
-    return out
-
-
-def snapshot(lake: Lake) -> dict[str, pl.DataFrame]:
-    """Every table in a fixed row order, without the columns that differ from run to run."""
-    volatile = {"_ingested_at", "_run_id", "_source_file", "landed_at", "refined_at", "modified_at", "path"}
-    volatile |= {"run_id", "queued_at", "change_id", "silver_version", "detected_at"}
-    out = {}
-    for name, t in TABLES.items():
-        if not delta.exists(lake, t):
-            continue
-        frame = delta.scan(lake, t).collect()
-        frame = frame.drop([c for c in frame.columns if c in volatile])
-        sortable = [c for c, d in frame.schema.items() if not isinstance(d, pl.List)]
-        out[name] = frame.sort(sortable, nulls_last=True)
     return out
 
 

@@ -21,13 +21,13 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
+from tests.builders import assert_same_tables, drop_files, usage_and_price_files
 from tests.s3server import SeaweedS3
-from tests.test_parallel_backfill import assert_same_tables
 from warehouse import catalog
-from warehouse.generate.prices import generate_prices
-from warehouse.generate.usage import generate_usage
 from warehouse.lake import Lake
 from warehouse.stages.pipeline import process_pending
+
+pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
 GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
 SECRET = "gridlake-drill-SECRET-6f1c2e9a7d"
@@ -41,19 +41,6 @@ def server() -> Iterator[SeaweedS3]:
     s3.secret_key = SECRET
     with s3:
         yield s3
-
-
-def _files(customers: int) -> list[tuple[str, bytes]]:
-    bad = b"customerId,intervalStart,intervalEnd,usage\n,2020-08-05T00:00:00Z,2020-08-05T00:05:00Z,1.0\n"
-    return [*generate_usage(customers, DAY, 1), *generate_prices(DAY, 1), ("customer_usage/bad.csv", bad)]
-
-
-def _drop(lake: Lake, files: list[tuple[str, bytes]]) -> None:
-    for relative, data in files:
-        path = lake.fs_path(lake.uri("landing", relative))
-        lake.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        with lake.fs.open(path, "wb") as f:
-            f.write(data)
 
 
 def _env(server: SeaweedS3, root: str, base: Path) -> dict[str, str]:
@@ -79,7 +66,7 @@ def test_the_secret_key_is_written_nowhere(server: SeaweedS3, tmp_path: Path, mo
     for name, value in server.env().items():
         monkeypatch.setenv(name, value)
     lake = Lake.from_env(root)
-    _drop(lake, _files(5))
+    drop_files(lake, usage_and_price_files(5))
     run = subprocess.run([GRIDLAKE, "run"], env=env, cwd=tmp_path, capture_output=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     sql = subprocess.run(
@@ -118,15 +105,15 @@ def test_the_secret_key_is_written_nowhere(server: SeaweedS3, tmp_path: Path, mo
 def test_a_server_crash_mid_run_fails_clearly_and_the_rerun_converges(
     server: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files = _files(40)
+    files = usage_and_price_files(40)
     local = Lake.from_env(str(tmp_path / "local"))
-    _drop(local, files)
+    drop_files(local, files)
     process_pending(local)
 
     for name, value in server.env().items():
         monkeypatch.setenv(name, value)
     root = server.new_prefix()
-    _drop(Lake.from_env(root), files)
+    drop_files(Lake.from_env(root), files)
     env = _env(server, root, tmp_path)
     run = subprocess.Popen([GRIDLAKE, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(float(os.environ.get("GRIDLAKE_DRILL_CRASH_AFTER", "9")))

@@ -10,14 +10,16 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from tests.builders import FIVE_MIN_PRICES, prices_json, ts, usage_csv
 from tests.s3server import SeaweedS3
-from tests.test_pipeline_usage import FIVE_MIN_PRICES, prices_json, ts, usage_csv
 from warehouse import catalog, delta
 from warehouse.generate.usage import generate_usage
 from warehouse.lake import Lake
 from warehouse.registry import table
 from warehouse.stages import land
 from warehouse.stages.pipeline import process_pending
+
+pytestmark = pytest.mark.s3
 
 
 def _drop_all(lake: Lake, files: list[tuple[str, bytes]]) -> None:

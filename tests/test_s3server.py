@@ -21,6 +21,8 @@ from deltalake import DeltaTable, write_deltalake
 from tests import s3server
 from tests.s3server import SeaweedS3
 
+pytestmark = pytest.mark.s3
+
 # Makes the session fixture available without a conftest; if conftest.py also
 # imports it, both share one server.
 s3_server = s3server.s3_server

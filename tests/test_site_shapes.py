@@ -9,14 +9,14 @@ import pytest
 
 from expectations import site_configurations, site_live_data, sites
 from expectations.runner import validate
-from tests.test_sites_transforms import FLAT, NESTED, REALDATA, failures, land, live_object
+from tests.builders import FLAT, NESTED, SITES_REALDATA, live_object, site_bronze, site_failures
 from transforms.site_shapes import detect_unsupported_shape, unsupported_shape_in_bronze
 from transforms.sites import explode_site_live_data, prepare_site_configurations, prepare_sites
 
 
 @pytest.fixture(scope="module")
 def real_files() -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(REALDATA.glob("*.json"))}
+    return {p.name: p.read_bytes() for p in sorted(SITES_REALDATA.glob("*.json"))}
 
 
 def test_real_files_are_rejected_with_a_specific_error(real_files: dict[str, bytes]) -> None:
@@ -46,7 +46,7 @@ def test_real_files_that_reach_bronze_land_nothing(real_files: dict[str, bytes])
         ("live_data.json", "site_live_data", explode_site_live_data, site_live_data.SUITE),
     ]
     for name, source, prepare, suite in cases:
-        bronze = land(real_files[name], f"landing/{source}/{name}")
+        bronze = site_bronze(real_files[name], f"landing/{source}/{name}")
         assert unsupported_shape_in_bronze(bronze.collect(), source) == detect_unsupported_shape(
             [json.loads(real_files[name])], source
         )
@@ -55,7 +55,7 @@ def test_real_files_that_reach_bronze_land_nothing(real_files: dict[str, bytes])
         assert result.blocking_failures == ["required_columns_present"], name
         assert prepared.height >= 1
         assert all("site_id_present" in rules for rules in result.failed_rules.to_list()), name
-    live = explode_site_live_data(land(real_files["live_data.json"])).collect()
+    live = explode_site_live_data(site_bronze(real_files["live_data.json"])).collect()
     assert live["missing_columns"][0] == (
         "missing required columns: site_id, dt-stamp, soc, load_kwh, net_load_kwh, pv_notification, "
         "bio_notification, cro_notification; the file has: live_data"
@@ -66,9 +66,9 @@ def test_unwrapped_real_live_data_still_fails_on_its_own_rules(real_files: dict[
     # Even unwrapped by hand, the record would not pass: the key is misspelt, and with it renamed the
     # stamps are unparseable and the two readings conflict.
     record = json.loads(real_files["live_data.json"])["live_data"]["1"]
-    prepared = explode_site_live_data(land([record])).collect()
+    prepared = explode_site_live_data(site_bronze([record])).collect()
     assert prepared["missing_columns"][0].startswith("missing required columns: dt-stamp (found 'dt - stamp')")
     record["dt-stamp"] = record.pop("dt - stamp")
-    renamed = explode_site_live_data(land([record])).collect()
+    renamed = explode_site_live_data(site_bronze([record])).collect()
     assert renamed["site_id"].to_list() == ["97793139571608984782651508457645241472"] * 2
-    assert failures(renamed, site_live_data.SUITE) == [["dt_stamp_parseable"]] * 2
+    assert site_failures(renamed, site_live_data.SUITE) == [["dt_stamp_parseable"]] * 2

@@ -4,8 +4,6 @@ built as refine builds it: transforms.history with the keys and values warehouse
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 
 from expectations import site_configurations, site_live_data, sites
 from expectations.runner import validate
-from tests.conftest import REAL_DATA
+from tests.builders import FLAT, NESTED, live_object, site_bronze, site_failures
 from transforms import history
 from transforms.sites import (
     explode_site_live_data,
@@ -25,27 +23,8 @@ from transforms.sites import (
     site_latest,
 )
 from warehouse.datasets import History, LatestWins, dataset
-from warehouse.reader import read_file
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
-REALDATA = REAL_DATA / "sites"
-
-
-def land(content: Any, path: str = "landing/x/file.json", ingested_at: datetime = T0) -> pl.LazyFrame:
-    """Bronze rows for a file, read by the project's reader: ``content`` is JSON-serialisable
-    (written as one JSON document) or raw bytes."""
-    data = content if isinstance(content, bytes) else json.dumps(content).encode()
-    frame = pl.concat([c.frame for c in read_file(io.BytesIO(data), path)], how="diagonal")
-    return frame.lazy().with_columns(
-        _source_file=pl.lit(path),
-        _file_hash=pl.lit(hashlib.sha256(data).hexdigest()),
-        _ingested_at=pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")),
-        _run_id=pl.lit("test"),
-    )
-
-
-def failures(frame: pl.DataFrame, suite: Any) -> list[list[str]]:
-    return validate(frame, suite).failed_rules.to_list()
 
 
 def latest_wins(source: str, valid: pl.LazyFrame) -> pl.LazyFrame:
@@ -65,21 +44,6 @@ def configuration_versions(valid: pl.LazyFrame) -> pl.LazyFrame:
 def kept(fates: pl.LazyFrame) -> pl.LazyFrame:
     """The rows refine writes to silver."""
     return fates.filter(pl.col("_fate") == history.KEPT)
-
-
-def live_object(site_id: Any = 1, n: int = 1, **overrides: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "site_id": site_id,
-        "dt-stamp": [f"2024-05-01 00:{10 * i:02d}:00" for i in range(n)],
-        "soc": [50.0] * n,
-        "load_kwh": [10.0] * n,
-        "net_load_kwh": [5.0] * n,
-        "pv_notification": [False] * n,
-        "bio_notification": [False] * n,
-        "cro_notification": [False] * n,
-    }
-    record.update(overrides)
-    return record
 
 
 # --------------------------------------------------------------------------- sites
@@ -102,24 +66,26 @@ def test_site_ids_normalise_and_every_site_rule_has_a_failing_record() -> None:
         {"id": 11, "name": "Echo", "location": "north"},  # identical repeat: fine
         {"id": 11, "name": "Echo", "location": "north"},
     ]
-    prepared = prepare_sites(land(records)).collect()
+    prepared = prepare_sites(site_bronze(records)).collect()
     assert prepared["site_id"].to_list()[:5] == ["1", "2", "3", "4", "97793139571608984782651508457645241472"]
-    failed = failures(prepared, sites.SUITE)
+    failed = site_failures(prepared, sites.SUITE)
     expected: list[list[str]] = [[]] * 5 + [["site_id_present"]] * 3 + [["name_not_empty"], ["location_not_empty"]]
     expected += [["no_conflicting_duplicate"]] * 2 + [[], []]
     assert failed == expected
 
 
 def test_sites_missing_column_fails_the_dataset_rule_with_a_readable_reason() -> None:
-    prepared = prepare_sites(land([{"id": 1, "name": "A"}])).collect()
+    prepared = prepare_sites(site_bronze([{"id": 1, "name": "A"}])).collect()
     result = validate(prepared, sites.SUITE)
     assert result.blocking_failures == ["required_columns_present"]
     assert prepared["missing_columns"].to_list() == ["missing required columns: location; the file has: id, name"]
 
 
 def test_sites_silver_latest_ingest_wins() -> None:
-    first = prepare_sites(land([{"id": 1, "name": "Old", "location": "north"}], "a.json", T0))
-    second = prepare_sites(land([{"id": "1", "name": "New", "location": "south"}], "b.json", T0 + timedelta(days=1)))
+    first = prepare_sites(site_bronze([{"id": 1, "name": "Old", "location": "north"}], "a.json", T0))
+    second = prepare_sites(
+        site_bronze([{"id": "1", "name": "New", "location": "south"}], "b.json", T0 + timedelta(days=1))
+    )
     fates = latest_wins("sites", pl.concat([second, first], how="diagonal_relaxed")).collect()
     assert fates.sort("_ingested_at").select("site_id", "name", "_fate").rows() == [
         ("1", "Old", history.SUPERSEDED),
@@ -130,23 +96,6 @@ def test_sites_silver_latest_ingest_wins() -> None:
 
 
 # --------------------------------------------------------------------------- configurations
-
-NESTED = {
-    "id": 1,
-    "battery": {"vendor": "Tesla", "capacity_kwh": 3100, "max_power_kw": 400},
-    "production": {"pv": {"units": 1, "kwp": 500}, "bio": {"units": 0}, "cro": {"units": 2, "kwp": 800}},
-}
-FLAT = {
-    "site": 2,
-    "battery_vendor": "KATL",
-    "battery_capacity_kwh": 100,
-    "battery_max_power_kw": 110,
-    "production_pv_units": 15,
-    "production_pv_kwp": 20,
-    "production_bio_units": 1,
-    "production_cro_units": 2,
-    "production_cro_kwp": 3,
-}
 
 
 def nested(site: int, **battery: Any) -> dict[str, Any]:
@@ -170,7 +119,7 @@ def with_production(site: int, kind: str, **values: Any) -> dict[str, Any]:
 def test_configuration_forms_parse_to_the_same_typed_columns() -> None:
     strings = json.loads(json.dumps(NESTED), parse_int=str)  # numbers as strings, as the real producer sends
     strings["id"] = 3
-    prepared = prepare_site_configurations(land([NESTED, FLAT, strings])).collect()
+    prepared = prepare_site_configurations(site_bronze([NESTED, FLAT, strings])).collect()
     columns = [
         "site_id",
         "battery_vendor",
@@ -189,7 +138,7 @@ def test_configuration_forms_parse_to_the_same_typed_columns() -> None:
         ("2", "KATL", 100.0, 110.0, 15.0, 20.0, 1.0, None, 2.0, 3.0, T0),
         ("3", "Tesla", 3100.0, 400.0, 1.0, 500.0, 0.0, None, 2.0, 800.0, T0),
     ]
-    assert failures(prepared, site_configurations.SUITE) == [[], [], []]
+    assert site_failures(prepared, site_configurations.SUITE) == [[], [], []]
 
 
 def test_every_configuration_rule_has_a_failing_record() -> None:
@@ -221,8 +170,8 @@ def test_every_configuration_rule_has_a_failing_record() -> None:
         ("no_conflicting_duplicate", nested(25)),
         ("no_conflicting_duplicate", nested(25, capacity_kwh=1)),
     ]
-    prepared = prepare_site_configurations(land([record for _, record in cases])).collect()
-    failed = failures(prepared, site_configurations.SUITE)
+    prepared = prepare_site_configurations(site_bronze([record for _, record in cases])).collect()
+    failed = site_failures(prepared, site_configurations.SUITE)
     for (rule, record), got in zip(cases, failed, strict=True):
         assert got == ([rule] if rule else []), (record, got)
     assert prepared["battery_vendor"][3] == "Tesla"
@@ -232,7 +181,7 @@ def test_every_configuration_rule_has_a_failing_record() -> None:
 
 
 def test_configuration_file_without_battery_fails_required_columns() -> None:
-    prepared = prepare_site_configurations(land([{"site": 1, "battery_vendor": "Tesla"}])).collect()
+    prepared = prepare_site_configurations(site_bronze([{"site": 1, "battery_vendor": "Tesla"}])).collect()
     assert validate(prepared, site_configurations.SUITE).blocking_failures == ["required_columns_present"]
     assert prepared["missing_columns"][0] == (
         "missing required columns: battery or battery_vendor+battery_capacity_kwh+battery_max_power_kw, "
@@ -243,16 +192,16 @@ def test_configuration_file_without_battery_fails_required_columns() -> None:
 
 def test_site_known_is_reported_not_quarantined() -> None:
     register = pl.LazyFrame({"site_id": ["1"]})
-    prepared = prepare_site_configurations(land([nested(1), nested(2)]), sites=register).collect()
+    prepared = prepare_site_configurations(site_bronze([nested(1), nested(2)]), sites=register).collect()
     assert prepared["site_known"].to_list() == [True, False]
-    assert failures(prepared, site_configurations.SUITE) == [[], []]
+    assert site_failures(prepared, site_configurations.SUITE) == [[], []]
 
 
 # --------------------------------------------------------------------------- configuration history
 
 
 def config_batch(records: list[dict[str, Any]], ingested_at: datetime, path: str) -> pl.LazyFrame:
-    return prepare_site_configurations(land(records, path, ingested_at))
+    return prepare_site_configurations(site_bronze(records, path, ingested_at))
 
 
 def history_rows(*batches: pl.LazyFrame) -> list[tuple[Any, ...]]:
@@ -345,7 +294,7 @@ def test_explode_types_values_and_keeps_lineage() -> None:
             "cro_notification": False,
         },
     ]
-    out = explode_site_live_data(land(objects)).collect()
+    out = explode_site_live_data(site_bronze(objects)).collect()
     assert out.select(
         "_row_number", "_element_index", "site_id", "dt_stamp", "soc", "load_kwh", "net_load_kwh"
     ).rows() == [
@@ -364,12 +313,12 @@ def test_explode_types_values_and_keeps_lineage() -> None:
     assert out["dt_stamp"].dtype == pl.Datetime("us", "UTC")
     assert out["_source_file"].unique().to_list() == ["landing/x/file.json"]
     assert out["soc_raw"].to_list() == ["0", "10", '"20.5"', "55"]
-    assert failures(out, site_live_data.SUITE) == [[], [], [], []]
+    assert site_failures(out, site_live_data.SUITE) == [[], [], [], []]
 
 
 def test_unequal_arrays_reject_the_whole_object_with_a_readable_message() -> None:
     bad = live_object(7, 2, soc=[1, 2, 3])
-    out = explode_site_live_data(land([live_object(1, 2), bad])).collect()
+    out = explode_site_live_data(site_bronze([live_object(1, 2), bad])).collect()
     message = (
         "arrays differ in length: dt-stamp=2, soc=3, load_kwh=2, net_load_kwh=2, "
         "pv_notification=2, bio_notification=2, cro_notification=2"
@@ -378,7 +327,7 @@ def test_unequal_arrays_reject_the_whole_object_with_a_readable_message() -> Non
     assert rejected.height == 3
     assert rejected["array_length_error"].to_list() == [message] * 3
     assert out.filter(pl.col("site_id") == "1")["array_length_error"].to_list() == [None, None]
-    failed = failures(out, site_live_data.SUITE)
+    failed = site_failures(out, site_live_data.SUITE)
     assert failed[:2] == [[], []]
     assert all("array_lengths_equal" in rules for rules in failed[2:])
     # The rows that did line up fail only that rule: the reason stays readable.
@@ -412,7 +361,7 @@ def test_unequal_arrays_reject_the_whole_object_with_a_readable_message() -> Non
     ],
 )
 def test_malformed_columnar_objects_are_named(record: dict[str, Any], message: str) -> None:
-    out = explode_site_live_data(land([record, live_object(2, 1)])).collect()
+    out = explode_site_live_data(site_bronze([record, live_object(2, 1)])).collect()
     first = out.filter(pl.col("_row_number") == 0)
     assert first.height >= 1
     assert first["array_length_error"].unique().to_list() == [message]
@@ -441,8 +390,8 @@ def test_every_live_rule_has_a_failing_record() -> None:
         ("no_conflicting_duplicate", live_object(19, 2, **{"dt-stamp": ["2024-05-01 00:00:00"] * 2, "soc": [2, 3]})),
         (None, live_object(20, 2, **{"dt-stamp": ["2024-05-01 00:00:00"] * 2})),  # identical repeat
     ]
-    out = explode_site_live_data(land([record for _, record in cases])).collect()
-    failed = failures(out, site_live_data.SUITE)
+    out = explode_site_live_data(site_bronze([record for _, record in cases])).collect()
+    failed = site_failures(out, site_live_data.SUITE)
     by_object: dict[int, list[list[str]]] = {}
     for row, rules in zip(out["_row_number"].to_list(), failed, strict=True):
         by_object.setdefault(row, []).append(rules)
@@ -458,18 +407,18 @@ def test_every_live_rule_has_a_failing_record() -> None:
 
 def test_row_oriented_notifications_reject_numbers() -> None:
     record = {**{k: v[0] for k, v in live_object(1).items() if isinstance(v, list)}, "site_id": 1}
-    out = explode_site_live_data(land([record, {**record, "site_id": 2, "pv_notification": 1}])).collect()
-    assert failures(out, site_live_data.SUITE) == [[], ["pv_notification_is_boolean"]]
+    out = explode_site_live_data(site_bronze([record, {**record, "site_id": 2, "pv_notification": 1}])).collect()
+    assert site_failures(out, site_live_data.SUITE) == [[], ["pv_notification_is_boolean"]]
 
 
 def test_unknown_sites_wait_and_missing_fields_fail_the_file() -> None:
     register = pl.LazyFrame({"site_id": ["1"]})
-    out = explode_site_live_data(land([live_object(1), live_object(99)]), sites=register).collect()
+    out = explode_site_live_data(site_bronze([live_object(1), live_object(99)]), sites=register).collect()
     assert out["site_known"].to_list() == [True, False]
-    assert failures(out, site_live_data.SUITE) == [[], []]
+    assert site_failures(out, site_live_data.SUITE) == [[], []]
 
     no_cro = [{k: v for k, v in live_object(1).items() if k != "cro_notification"}]
-    prepared = explode_site_live_data(land(no_cro)).collect()
+    prepared = explode_site_live_data(site_bronze(no_cro)).collect()
     assert validate(prepared, site_live_data.SUITE).blocking_failures == ["required_columns_present"]
     assert prepared["missing_columns"][0].startswith("missing required columns: cro_notification; the file has:")
 
@@ -528,7 +477,7 @@ def configs_silver() -> pl.LazyFrame:
 
 def register() -> pl.LazyFrame:
     records = [{"id": 1, "name": "Willo Woods", "location": "north"}, {"id": 2, "name": "Oak", "location": "south"}]
-    return kept(latest_wins("sites", prepare_sites(land(records))))
+    return kept(latest_wins("sites", prepare_sites(site_bronze(records))))
 
 
 def test_site_latest_shows_the_latest_reading_and_current_configuration() -> None:

@@ -249,6 +249,7 @@ def test_an_empty_lake_gets_a_page_that_says_so(lake: Lake, tmp_path: Path) -> N
     assert page.chart_divs == [] and page.kpi == {}
 
 
+@pytest.mark.e2e
 def test_the_solar_runs_rewrite_the_report_through_dagster(lake: Lake, drop: Drop, dagster_home: Path) -> None:
     import polars as pl
 
@@ -391,6 +392,7 @@ def render(chromium: str, page: Path, profile: Path) -> Rendered:
 
 
 @pytest.mark.timeout(INSTALL_TIMEOUT_S + 300)
+@pytest.mark.browser
 def test_the_report_renders_every_chart_in_headless_chromium_without_errors(
     chromium: str, solar_lake: tuple[Lake, Dropped], tmp_path: Path
 ) -> None:

@@ -19,8 +19,7 @@ from click.testing import CliRunner
 from deltalake import write_deltalake
 
 from orchestration.cli import main
-from tests.test_pipeline_usage import prices_json, ts, usage_csv
-from tests.test_refine_pieces import drop_into
+from tests.builders import drop_into, prices_json, ts, usage_csv
 from warehouse import catalog, delta
 from warehouse.lake import Lake
 from warehouse.registry import TABLES
@@ -175,6 +174,7 @@ def test_a_query_past_its_limit_is_cancelled_and_huge_text_refused(lake: Lake) -
         catalog.query(lake, huge)
 
 
+@pytest.mark.e2e
 def test_ctrl_c_cancels_a_running_query(lake: Lake) -> None:
     env = {**os.environ, "GRIDLAKE_STATE": os.environ["GRIDLAKE_STATE"]}
     endless = "SELECT count(*) FROM range(100000000) a, range(100000000) b"
