@@ -75,17 +75,22 @@ class Service:
             # Its own process group: stopping it stops the code server and runs it started.
             start_new_session=True,
         )
-        if self.webserver:
-            self.web = subprocess.Popen(
-                webserver_command(self.port),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.wait(self._daemon_running, timeout, "the daemon to report its heartbeats")
-        if self.webserver:
-            self.wait(self._webserver_answering, timeout, f"the webserver on {self.url}")
+        try:
+            if self.webserver:
+                self.web = subprocess.Popen(
+                    webserver_command(self.port),
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.wait(self._daemon_running, timeout, "the daemon to report its heartbeats")
+            if self.webserver:
+                self.wait(self._webserver_answering, timeout, f"the webserver on {self.url}")
+        except BaseException:
+            # Never leave a daemon behind a start that failed.
+            self.stop()
+            raise
         return self
 
     @property

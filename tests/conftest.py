@@ -73,3 +73,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from orchestration.zygote import stop_commands
 
         stop_commands()
+
+
+# The longest modules first: `--dist loadscope` hands whole modules to the two workers in this
+# order, so the long ones run side by side from the start instead of stretching the tail.
+LONGEST_FIRST = (
+    "test_daemon.py",
+    "test_production_profile.py",
+    "test_kill_drill.py",
+    "test_parallel_backfill.py",
+    "test_s3_drills.py",
+    "test_bench_smoke.py",
+    "test_concurrent_runs.py",
+    "test_cli_outside_repo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
