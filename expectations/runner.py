@@ -270,7 +270,12 @@ def check_rows(frame: pl.DataFrame, suite: Suite) -> RowCheck:
 
 
 def validate(
-    frame: pl.DataFrame, suite: Suite, *, label: str | None = None, groups: pl.Series | None = None
+    frame: pl.DataFrame,
+    suite: Suite,
+    *,
+    label: str | None = None,
+    groups: pl.Series | None = None,
+    part_rows: int = LATE_PART_ROWS,
 ) -> Validation:
     """Run every rule of ``suite`` on ``frame``.
 
@@ -278,11 +283,16 @@ def validate(
     Docs. With ``groups`` (one value per row, e.g. the event date), the rules on the quarantine
     flag are judged on each group's rows separately; rows whose group is null are not judged by
     them (their rows are still validated and quarantined like any other)."""
-    return combine(suite, [check_rows(frame, suite)], groups, label=label)
+    return combine(suite, [check_rows(frame, suite)], groups, label=label, part_rows=part_rows)
 
 
 def combine(
-    suite: Suite, pieces: list[RowCheck], groups: pl.Series | None = None, *, label: str | None = None
+    suite: Suite,
+    pieces: list[RowCheck],
+    groups: pl.Series | None = None,
+    *,
+    label: str | None = None,
+    part_rows: int = LATE_PART_ROWS,
 ) -> Validation:
     """One Validation from the row checks of a batch's pieces (`groups` lists their rows in the
     same order): row outcomes summed, then the rules on the quarantine flag judged on all the
@@ -296,12 +306,12 @@ def combine(
     by_group: dict[Hashable, list[RuleOutcome]] = {}
     if compiled.late is not None:
         for group, rows in _groups(groups, height):
-            parts = max(1, -(-len(rows) // LATE_PART_ROWS))
+            parts = max(1, -(-len(rows) // part_rows))
             judged_parts: list[list[RuleOutcome]] = []
             for part in range(parts):
                 # Only the flag column: GX fingerprints every frame it loads (a copy of a hash
                 # per row), so a large group is judged in parts of bounded size.
-                flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[_part(rows, part)]})
+                flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[_part(rows, part, part_rows)]})
                 late = runtime.validate(flags, compiled.late, _BASIC_RESULT_FORMAT)
                 judged = []
                 for res in late.results:
@@ -380,11 +390,11 @@ def _summed_pieces(pieces: list[dict[str, RuleOutcome]]) -> dict[str, RuleOutcom
     return out
 
 
-def _part(rows: np.ndarray | range, part: int) -> np.ndarray | slice:
-    """The `part`-th run of LATE_PART_ROWS of a group's row positions."""
+def _part(rows: np.ndarray | range, part: int, size: int) -> np.ndarray | slice:
+    """The `part`-th run of `size` of a group's row positions."""
     if isinstance(rows, range):
-        return slice(rows.start + part * LATE_PART_ROWS, min(rows.stop, rows.start + (part + 1) * LATE_PART_ROWS))
-    return rows[part * LATE_PART_ROWS : (part + 1) * LATE_PART_ROWS]
+        return slice(rows.start + part * size, min(rows.stop, rows.start + (part + 1) * size))
+    return rows[part * size : (part + 1) * size]
 
 
 def _groups(groups: pl.Series | None, height: int) -> Iterator[tuple[Hashable, np.ndarray | range]]:

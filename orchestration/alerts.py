@@ -4,8 +4,6 @@ runs: every evaluation ends in a SkipReason that says what it did.
 
 No `from __future__ import annotations` here: Dagster reads the `ResourceParam` annotation."""
 
-import os
-
 import dagster as dg
 
 from warehouse.alerts import record_and_send
@@ -25,8 +23,8 @@ ALERT_INTERVAL_SECONDS = 30
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def solar_anomaly_alerts(context: dg.SensorEvaluationContext, lake: dg.ResourceParam[Lake]) -> dg.SkipReason:
-    # Read at evaluation time, so setting or changing the webhook needs no redeploy of the code.
-    webhook = os.environ.get(WEBHOOK_ENV) or None
+    # Read at evaluation time (the lake's settings), so setting the webhook needs no redeploy.
+    webhook = lake.settings.alert_webhook
     report = record_and_send(lake, webhook)
     summary = report.summary if webhook else f"{report.summary} ({WEBHOOK_ENV} is not set)"
     if report.failed:

@@ -10,7 +10,7 @@ from assets.gold import GOLD_ASSETS
 from assets.ingest import LAND_ASSETS, REFINE_ASSETS
 from assets.solar_report import solar_report
 from orchestration.jobs import JOBS, SCHEDULES
-from orchestration.resources import lake_resource
+from orchestration.resources import LakeResource
 from orchestration.sensors import SENSORS
 
 ALL_ASSETS = [*LAND_ASSETS, *REFINE_ASSETS, *GOLD_ASSETS, duckdb_catalog, solar_report]
@@ -20,6 +20,8 @@ defs = dg.Definitions(
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=SENSORS,
-    resources={"lake": lake_resource},
+    # GRIDLAKE_ROOT names the lake (`gridlake ui` and the services set it); everything else is
+    # read from the environment when a run or sensor tick starts (warehouse/settings.py).
+    resources={"lake": LakeResource(root=dg.EnvVar("GRIDLAKE_ROOT"))},
     executor=dg.in_process_executor,
 )

@@ -12,6 +12,7 @@ import dagster as dg
 from filelock import FileLock
 
 import orchestration
+from warehouse.settings import Settings
 
 # The wheel carries the profiles inside the package; a checkout has them in the repository.
 _PACKAGE = Path(orchestration.__file__).parent
@@ -23,8 +24,8 @@ PROFILES = {
 
 
 def instance_config(profile: str | None = None) -> Path:
-    """The profile's dagster.yaml (default: GRIDLAKE_INSTANCE, else local)."""
-    name = profile or os.environ.get("GRIDLAKE_INSTANCE", "").strip() or "local"
+    """The profile's dagster.yaml (default: the settings' instance, GRIDLAKE_INSTANCE)."""
+    name = profile or Settings.load().instance
     if name not in PROFILES:
         raise ValueError(f"GRIDLAKE_INSTANCE={name!r}: choose one of {', '.join(PROFILES)}")
     packaged, checkout = PROFILES[name]
@@ -32,12 +33,9 @@ def instance_config(profile: str | None = None) -> Path:
 
 
 def ensure_home() -> Path:
-    """DAGSTER_HOME, set to ./.dagster_home (with the repository's settings) when unset."""
-    if os.environ.get("DAGSTER_HOME"):
-        home = Path(os.environ["DAGSTER_HOME"])
-    else:
-        home = Path(".dagster_home").resolve()
-        os.environ["DAGSTER_HOME"] = str(home)
+    """DAGSTER_HOME (Dagster's own variable), else ./.dagster_home, with the profile's settings
+    written into it when it has none."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -57,4 +55,4 @@ def prepare_storage(home: Path) -> None:
 def instance() -> dg.DagsterInstance:
     home = ensure_home()
     prepare_storage(home)
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))

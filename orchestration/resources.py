@@ -1,23 +1,22 @@
-"""Resources: the one place configuration enters. Values are read when a run starts."""
+"""The lake resource: where configuration enters Dagster runs and sensor ticks."""
 
 import dagster as dg
 
 from warehouse.lake import Lake
+from warehouse.settings import Settings
 
 
-@dg.resource(
-    config_schema={"root": dg.Field(dg.Noneable(str), default_value=None, is_required=False)},
-    description=(
-        "The lake root and storage options. Leave `root` unset to use GRIDLAKE_ROOT (or ./lake); "
-        "S3 credentials and endpoint come from the AWS_* environment variables."
-    ),
-)
-def lake_resource(context: dg.InitResourceContext) -> Lake:
-    """Built when a run (or sensor tick) starts; assets and sensors receive the `Lake` itself,
-    so they need nothing from the orchestration package."""
-    return Lake.from_env(context.resource_config.get("root"))
+class LakeResource(dg.ConfigurableResource):
+    """The lake root and, from the environment when a run or sensor tick starts, every other
+    setting (warehouse/settings.py: storage options, memory budget, retention, webhook). Assets
+    and sensors receive the `Lake` itself, so they need nothing from the orchestration package."""
+
+    root: str | None = None
+
+    def create_resource(self, context: dg.InitResourceContext) -> Lake:
+        return Lake.of(Settings.load(self.root))
 
 
-def lake_for(root: str | None) -> dg.ResourceDefinition:
-    """The resource for an explicit root (the CLI's --lake)."""
-    return lake_resource.configured({"root": root})
+def lake_for(root: str | None) -> LakeResource:
+    """The resource for an explicit root (the CLI's --lake); None reads GRIDLAKE_ROOT."""
+    return LakeResource(root=root)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -101,7 +100,9 @@ def serve(module: str, host: str, port: int) -> None:
     from dagster_webserver.version import __version__
 
     target = ModuleTarget(module_name=module, attribute=None, working_directory=None, location_name=None)
-    extra = tuple(h.strip() for h in os.environ.get("GRIDLAKE_UI_HOSTS", "").split(",") if h.strip())
+    from warehouse.settings import Settings
+
+    extra = tuple(h.strip() for h in Settings.load().ui_hosts.split(",") if h.strip())
     with (
         DagsterInstance.get() as instance,
         WorkspaceProcessContext(instance, target, version=__version__) as context,

@@ -4,6 +4,7 @@ source, and checks two lakes or a gold table against an independent computation.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -58,6 +59,11 @@ FIVE_MIN_PRICES = [(m, m + 5, round(0.1 * (1 + m // 5), 1)) for m in range(0, 60
 
 
 # Lakes.
+
+
+def with_settings(lake: Lake, **changes: Any) -> Lake:
+    """The same lake with some settings changed (as GRIDLAKE_* variables would)."""
+    return dataclasses.replace(lake, settings=lake.settings.model_copy(update=changes))
 
 
 def drop_into(lake: Lake, source: str, name: str, data: bytes) -> None:

@@ -213,12 +213,11 @@ def test_quarantine_share_boundary() -> None:
 def test_a_large_group_judged_in_parts_meets_the_same_verdict(monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
     # 100 rows in parts of at most 100 // parts rows: the share rules sum the parts, and the
     # boundary (5 of 100 passes the 5 % rule, 6 fails) holds as for one frame.
-    monkeypatch.setattr(runner, "LATE_PART_ROWS", -(-100 // parts))
     for bad, success in ((5, True), (6, False), (50, False), (0, True)):
         rows: list[dict[str, Any]] = [{}] * (100 - bad) + [
             {"customer_id": None}
         ] * bad  # the bad rows all in the last part
-        validation = runner.validate(usage_frame(rows), customer_usage.SUITE)
+        validation = runner.validate(usage_frame(rows), customer_usage.SUITE, part_rows=-(-100 // parts))
         share = validation.outcome("quarantine_share_at_most_5_percent")
         gate = validation.outcome("quarantine_share_at_most_50_percent")
         assert (share.success, share.unexpected, share.evaluated) == (success, bad, 100)

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests.builders import COIN_T0, assert_gold_matches_silver, epoch, expected_volatility, js, rec
+from tests.builders import COIN_T0, assert_gold_matches_silver, epoch, expected_volatility, js, rec, with_settings
 from tests.conftest import Drop
 from warehouse import catalog, delta, retention
 from warehouse import maintain as maintenance
@@ -122,7 +122,7 @@ def test_the_horizon_waits_for_dates_still_to_be_refined(
     # Landed, not refined: a sample for day 1.
     drop("coin_prices", "pending.json", js([rec("p0/usd", epoch(120 + 1), 3.0)]))
     land_all(lake, "test", PipelineReport())
-    monkeypatch.setenv("GRIDLAKE_COIN_RETENTION", "1d")
+    lake = with_settings(lake, coin_retention="1d")
     report = maintain(lake)
     assert {a.horizon for a in report.of("purge")} == {DAYS[0]}
     assert dates_of(lake, "silver.coin_prices") == DAYS

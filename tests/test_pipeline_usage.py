@@ -9,7 +9,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.builders import FIVE_MIN_PRICES, prices_json, read, ts, usage_csv
+from tests.builders import FIVE_MIN_PRICES, prices_json, read, ts, usage_csv, with_settings
 from tests.conftest import Drop
 from warehouse import delta
 from warehouse.datasets import dataset
@@ -198,10 +198,7 @@ def test_extra_columns_kept_in_bronze_ignored_downstream(lake: Lake, drop: Drop)
 
 
 def test_large_file_is_streamed_in_chunks_and_resumes(lake: Lake, drop: Drop, monkeypatch: pytest.MonkeyPatch) -> None:
-    from warehouse import reader
-
-    monkeypatch.setattr(reader, "CHUNK_BYTES", 16 << 10)
-    monkeypatch.setattr(land._BronzeBatch, "MAX_ROWS", 500)  # commit every few chunks
+    lake = with_settings(lake, read_chunk_bytes=16 << 10, bronze_commit_rows=500)  # commit every few chunks
     lines = [
         json.dumps({"customerId": c, "intervalStart": ts(m), "usage": 0.25})
         for m in range(0, 60, 5)
@@ -254,10 +251,8 @@ def test_refine_killed_between_commits_converges(lake: Lake, drop: Drop, monkeyp
 def test_file_rejected_after_its_first_chunk_leaves_nothing_behind(
     lake: Lake, drop: Drop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from warehouse import reader
-
-    monkeypatch.setattr(reader, "CHUNK_BYTES", 1500)
-    monkeypatch.setattr(land._BronzeBatch, "MAX_ROWS", 10)  # the first chunks are committed, then rolled back
+    # The first chunks are committed, then rolled back.
+    lake = with_settings(lake, read_chunk_bytes=1500, bronze_commit_rows=10)
     good_lines = usage_csv([(c, ts(0), ts(5), 1.0) for c in range(100)])
     drop("customer_usage", "late-bad-bytes.csv", good_lines + b"7,2020-08-05T00:00:00Z,\xff\n")
     report = process_pending(lake).landed["customer_usage"]

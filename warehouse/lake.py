@@ -1,8 +1,8 @@
-"""Where the lake lives and how to reach it: one object built from configuration at run time."""
+"""Where the lake lives and how to reach it: one object built from the settings
+(warehouse/settings.py) where a process starts, carrying them to every stage."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import fsspec
 
+from warehouse.settings import Settings
+
 if TYPE_CHECKING:
     from warehouse.registry import Table
 
-DEFAULT_ROOT = "./lake"
 DEFAULT_MEMORY_MB = 1024
 # What a row of a date being refined costs in memory while its piece is validated and deduplicated
 # (typed and raw columns, the pandas copy Great Expectations reads, the fates), and what the
@@ -23,15 +24,6 @@ PIECE_BYTES_PER_ROW = 1200
 BASELINE_MB = 450
 MIN_PIECE_ROWS = 1_000
 
-# The storage settings gridlake honours, read from the environment: the same names the AWS SDKs,
-# delta-rs and s3fs understand, so one set of variables configures every client.
-STORAGE_ENV_VARS = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_REGION",
-    "AWS_ALLOW_HTTP",
-)
 SECRET_ENV_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
 
 
@@ -45,21 +37,22 @@ class Lake:
     # The memory a run may use (GRIDLAKE_MEMORY_MB): it decides how large a piece of a date
     # refine works on at once.
     memory_mb: int = DEFAULT_MEMORY_MB
+    # Everything else the stages read (state folder, retention, tuning).
+    settings: Settings = field(default_factory=Settings, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Lake:
+        return cls(
+            root=_normalise_root(settings.root),
+            storage_options=settings.storage.options(),
+            memory_mb=settings.memory_mb,
+            settings=settings,
+        )
 
     @classmethod
     def from_env(cls, root: str | None = None) -> Lake:
-        """Build from an explicit root, else GRIDLAKE_ROOT, else ./lake; storage options and the
-        memory budget from the environment."""
-        chosen = root or os.environ.get("GRIDLAKE_ROOT") or DEFAULT_ROOT
-        options = {name: os.environ[name] for name in STORAGE_ENV_VARS if os.environ.get(name)}
-        memory = os.environ.get("GRIDLAKE_MEMORY_MB", "").strip()
-        if memory and not memory.isdigit():
-            raise ValueError(f"GRIDLAKE_MEMORY_MB={memory!r}: a whole number of megabytes, e.g. 1024")
-        return cls(
-            root=_normalise_root(chosen),
-            storage_options=options,
-            memory_mb=int(memory) if memory else DEFAULT_MEMORY_MB,
-        )
+        """The lake of the environment's settings; an explicit `root` wins over GRIDLAKE_ROOT."""
+        return cls.of(Settings.load(root))
 
     def __repr__(self) -> str:
         shown = {k: ("***" if k in SECRET_ENV_VARS else v) for k, v in self.storage_options.items()}
@@ -133,7 +126,7 @@ class Lake:
         if not self.is_s3:
             path = Path(self.root) / "_state"
         else:
-            base = Path(os.environ.get("GRIDLAKE_STATE", ".gridlake"))
+            base = self.settings.state
             path = base / self.root.removeprefix("s3://").replace("/", "_")
         path.mkdir(parents=True, exist_ok=True)
         return path.resolve()

@@ -97,7 +97,7 @@ def purge_horizon(lake: Lake, source: str) -> dt.date | None:
     newest = delta.scan(lake, silver).select(pl.col(policy.time_column).max()).collect().item()
     if newest is None:
         return None
-    horizon: dt.date = (newest - policy.window()).date()
+    horizon: dt.date = (newest - policy.window(lake.settings)).date()
     pending = [d for d in refine.pending_dates(lake, source) if d is not None]
     return min([horizon, *pending])
 

@@ -22,7 +22,6 @@ from typing import IO, Any, cast
 
 import polars as pl
 
-CHUNK_BYTES = 16 << 20
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 CSV_SUFFIXES = (".csv", ".txt")
 
@@ -42,12 +41,11 @@ class Chunk:
     first_row: int
 
 
-def read_file(stream: IO[bytes], path: str, chunk_bytes: int | None = None) -> Iterator[Chunk]:
+def read_file(stream: IO[bytes], path: str, chunk_bytes: int = 16 << 20) -> Iterator[Chunk]:
     """Yield the file's records in chunks; raise FileRejected if any part is unreadable.
 
     Callers must not commit anything before the generator is exhausted without error if they
     want all-or-nothing landing; `land` commits per chunk with resumable transaction ids."""
-    chunk_bytes = chunk_bytes or CHUNK_BYTES
     try:
         raw = _decompressed(stream, path)
         head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""

@@ -15,7 +15,6 @@ is not rebuilt."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import polars as pl
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table
+from warehouse.settings import Settings
 
 MAINTENANCE = table("ops.maintenance")
 
@@ -31,22 +31,21 @@ MAINTENANCE = table("ops.maintenance")
 @dataclass(frozen=True)
 class Retention:
     source: str
-    # Environment variable holding the window (read when maintenance runs), and its default.
+    # The setting holding the window (warehouse/settings.py), and the variable that sets it.
+    setting: str
     env: str
-    default: dt.timedelta
     # Silver column of the sample time the window is counted back from.
     time_column: str
 
-    def window(self) -> dt.timedelta:
-        text = os.environ.get(self.env, "").strip()
-        return parse_window(text, self.env) if text else self.default
+    def window(self, settings: Settings) -> dt.timedelta:
+        return parse_window(str(getattr(settings, self.setting)), self.env)
 
 
 RETENTION: dict[str, Retention] = {
     r.source: r
     for r in (
         # Two days: the 24-hour volatility windows of the newest day need the day before.
-        Retention("coin_prices", "GRIDLAKE_COIN_RETENTION", dt.timedelta(days=2), "time"),
+        Retention("coin_prices", "coin_retention", "GRIDLAKE_COIN_RETENTION", "time"),
     )
 }
 

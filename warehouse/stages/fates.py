@@ -38,10 +38,12 @@ class Refined:
         return self.silver if isinstance(self.silver, pl.DataFrame) else self.silver.collect()
 
 
-def refine_frame(ds: Dataset, raw: pl.DataFrame, reference: pl.DataFrame | None, ref_version: int | None) -> Refined:
-    """Every step on one in-memory batch."""
+def refine_frame(
+    ds: Dataset, raw: pl.DataFrame, reference: pl.DataFrame | None, ref_version: int | None, part_rows: int
+) -> Refined:
+    """Every step on one in-memory batch; `part_rows`: rows the share rules judge at once."""
     checked, waiting = prepare(ds, raw, reference)
-    checked, validation = validate(ds, checked)
+    checked, validation = validate(ds, checked, part_rows)
     bad = checked.filter(IS_BAD)
     quarantine = quarantine_rows(ds, bad, raw.columns, checked.columns)
     labelled = fates(ds, checked.filter(~IS_BAD))
@@ -69,13 +71,13 @@ def prepare(ds: Dataset, raw: pl.DataFrame, reference: pl.DataFrame | None) -> t
     return prepared.filter(~waits), prepared.filter(waits).select("_file_hash", "_event_date")
 
 
-def validate(ds: Dataset, checked: pl.DataFrame) -> tuple[pl.DataFrame, Validation]:
+def validate(ds: Dataset, checked: pl.DataFrame, part_rows: int) -> tuple[pl.DataFrame, Validation]:
     """Run the suite; a per-date dataset's share rules are judged on each date's rows."""
     # Great Expectations takes seconds to import: only runs that validate pay for it.
     from expectations.runner import validate as run_suite
 
     groups = checked.get_column("_event_date") if ds.per_date else None
-    validation = run_suite(checked, ds.suite, groups=groups)
+    validation = run_suite(checked, ds.suite, groups=groups, part_rows=part_rows)
     return with_failures(ds, checked, validation.failed_rules), validation
 
 

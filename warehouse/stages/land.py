@@ -300,7 +300,7 @@ def _land_file(
     chunk_no = 0
     try:
         with lake.fs.open(_fs_path(lake, f.path), "rb") as stream:
-            for chunk in read_file(stream, f.path):
+            for chunk in read_file(stream, f.path, lake.settings.read_chunk_bytes):
                 chunk_no += 1
                 frame = chunk.frame
                 # A file with no records at all (an empty JSON array) has no columns to check.
@@ -343,13 +343,12 @@ class _BronzeBatch:
     transaction id (source:landing id, chunk number) of every chunk in it, so a rerun after a crash
     skips exactly the chunks that were committed."""
 
-    # At most this many rows wait for a commit, and no more than the memory budget's share
-    # (Lake.piece_rows / 4: at workload S, 250k rows per commit peaked at ~0.9 GB, 100k at ~0.65 GB).
-    MAX_ROWS = 250_000
-
     def __init__(self, lake: Lake, ds: Dataset) -> None:
         self.lake, self.ds = lake, ds
-        self.max_rows = min(self.MAX_ROWS, max(lake.piece_rows // 4, 1))
+        # At most this many rows wait for a commit (GRIDLAKE_BRONZE_COMMIT_ROWS, 250,000), and no more
+        # than the memory budget's share (Lake.piece_rows / 4: at workload S, 250k rows per commit
+        # peaked at ~0.9 GB, 100k at ~0.65 GB).
+        self.max_rows = min(lake.settings.bronze_commit_rows, max(lake.piece_rows // 4, 1))
         self.table = delta.open_table(lake, ds.bronze)
         self.pending: list[tuple[str, int, pl.DataFrame]] = []
         self.committed: set[str] = set()

@@ -106,7 +106,7 @@ def refine_in_pieces(
         rows, bad_rows, kept = rows + checked.height, bad_rows + bad.height, kept + rows_kept.height
         del checked, bad, labelled, rows_kept
         memory.release()
-    validation = combine(ds.suite, checks, pl.concat(groups))
+    validation = combine(ds.suite, checks, pl.concat(groups), part_rows=lake.settings.late_part_rows)
     return Refined(
         silver=silver.scan(),
         quarantine=quarantine.scan(),

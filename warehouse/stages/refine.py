@@ -214,7 +214,7 @@ def _refine_batch(
             raw = (
                 delta.read_partitions(lake, ds.bronze, dates) if ds.per_date else delta.scan(lake, ds.bronze).collect()
             )
-            result = fates.refine_frame(ds, raw, reference, ref_version)
+            result = fates.refine_frame(ds, raw, reference, ref_version, lake.settings.late_part_rows)
         changed = _changed(lake, ds, dates, result, rebuild_gold)
         blocked = _blocked(ds, dates, result.validation)
         # A per-date batch holds back its blocked dates; a whole table is one batch, held back whole.
