@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env demo test check drills ui bench lint clean
+.PHONY: env demo test check drills ui serve bench lint clean
 
 env: $(VENV)/.installed
 
@@ -45,6 +45,9 @@ drills: env $(DAGSTER_HOME)/dagster.yaml
 
 ui: env $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/gridlake ui
+
+serve: env
+	$(VENV)/bin/gridlake serve
 
 # `make bench ARGS="--stages latency"` passes options through (python -m benchmarks --help).
 bench: env $(DAGSTER_HOME)/dagster.yaml

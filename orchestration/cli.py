@@ -416,6 +416,77 @@ def demo(lake_root: str | None, customers: int, days: int) -> None:
     run_demo(_lake(lake_root), customers=customers, days=days)
 
 
+@main.command()
+@lake_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(lake_root: str | None, host: str, port: int) -> None:
+    """The HTTP API and dashboard for this lake (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    lake = _lake(lake_root)
+    click.echo(f"serving {lake.root} on http://{host}:{port} (docs /docs, dashboard /dashboard); Ctrl-C stops it")
+    uvicorn.run(create_app(lake), host=host, port=port, log_level="warning", access_log=False)
+
+
+@main.group()
+def keys() -> None:
+    """API keys for `gridlake serve`: create (shown once), list, revoke."""
+
+
+@keys.command("create")
+@lake_option
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="admin, operator, market, customer:<id> or ingest:<source> (repeat for several).",
+)
+@click.option("--name", default="", help="A note to tell keys apart in `keys list`.")
+def keys_create(lake_root: str | None, scopes: tuple[str, ...], name: str) -> None:
+    """Create a key and print it: it is shown this once and stored only as a salted hash."""
+    from warehouse.keys import KeyProblem, KeyStore
+
+    try:
+        record, text = KeyStore(_lake(lake_root)).create(list(scopes), name)
+    except KeyProblem as problem:
+        raise click.BadParameter(str(problem), param_hint="--scope") from None
+    click.echo(text)
+    click.echo(f"key {record.id} ({', '.join(record.scopes)}): store it now, it is not shown again", err=True)
+
+
+@keys.command("list")
+@lake_option
+def keys_list(lake_root: str | None) -> None:
+    """Every key: id, name, scopes, created, revoked (never the key itself)."""
+    from warehouse.keys import KeyStore
+
+    found = KeyStore(_lake(lake_root)).keys()
+    if not found:
+        click.echo("no keys yet: gridlake keys create --scope …")
+        return
+    for k in found.values():
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        click.echo(f"{k.id}  {', '.join(k.scopes):<28}  created {k.created_at}  {state}  {k.name}")
+
+
+@keys.command("revoke")
+@lake_option
+@click.argument("key_id")
+def keys_revoke(lake_root: str | None, key_id: str) -> None:
+    """Revoke a key by its id: it fails on its next request."""
+    from warehouse.keys import KeyProblem, KeyStore
+
+    try:
+        record = KeyStore(_lake(lake_root)).revoke(key_id)
+    except KeyProblem as problem:
+        raise click.BadParameter(str(problem), param_hint="KEY_ID") from None
+    click.echo(f"revoked {record.id} at {record.revoked_at}")
+
+
 @main.group()
 def report() -> None:
     """Write reports on the lake's data (self-contained HTML files)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -98,7 +98,12 @@ def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
             yield from _nodes(value)
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, timeout: float | None = DEFAULT_TIMEOUT_SECONDS) -> pl.DataFrame:
+def run(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+    params: Sequence[Any] = (),
+) -> pl.DataFrame:
     """Run a checked query on `con`, cancelled after `timeout` seconds or on Ctrl-C.
 
     The query runs on a worker thread: a Python signal handler only runs on the main thread
@@ -108,7 +113,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, timeout: float | None = DEFAUL
 
     def work() -> None:
         try:
-            result["frame"] = con.sql(sql).pl()
+            result["frame"] = con.execute(sql, list(params)).pl() if params else con.sql(sql).pl()
         except BaseException as err:
             result["error"] = err
         finally:

@@ -12,6 +12,8 @@ explicit value (the CLI's --lake) wins. Nothing reads the environment at import 
 | GRIDLAKE_ALERT_WEBHOOK | alert_webhook: where solar anomaly alerts are posted (none) |
 | GRIDLAKE_INSTANCE | instance: Dagster profile for a new home, local or production |
 | GRIDLAKE_UI_HOSTS | ui_hosts: extra Host names the UI answers (comma-separated) |
+| GRIDLAKE_API_TIMEOUT_SECONDS | api_timeout_seconds: a query's time limit in `gridlake serve` (30) |
+| GRIDLAKE_API_RATE_PER_SECOND, GRIDLAKE_API_BURST | requests a second per API key (50), burst (100) |
 | AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP | storage options |
 
 Three tuning values exist for tests and very unusual files: GRIDLAKE_READ_CHUNK_BYTES (16 MiB
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     read_chunk_bytes: int = Field(16 << 20, ge=1)
     bronze_commit_rows: int = Field(250_000, ge=1)
     late_part_rows: int = Field(1_000_000, ge=1)
+    # The HTTP service (`gridlake serve`): a query's time limit, and each key's request rate.
+    api_timeout_seconds: float = Field(30.0, gt=0)
+    api_rate_per_second: float = Field(50.0, gt=0)
+    api_burst: float = Field(100.0, ge=1)
     storage: Storage = Field(default_factory=Storage)
 
     @field_validator("alert_webhook", mode="before")

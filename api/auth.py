@@ -1,0 +1,108 @@
+"""Who is asking: API keys (warehouse/keys.py) from the `Authorization: Bearer` or `X-API-Key`
+header, or a dashboard session cookie; the scope each route needs; a rate limit per key.
+
+A missing, malformed, unknown or revoked key answers 401 with the same message, so a caller
+learns nothing about which keys exist. A key without the route's scope answers 403; a customer
+key asking for another customer answers 404, as if that customer did not exist."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException, Request
+
+from warehouse.keys import ApiKey, KeyStore
+
+SESSION_COOKIE = "gridlake_session"
+SESSION_SECONDS = 12 * 3600
+UNAUTHORIZED = "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class Limiter:
+    """A token bucket per key: `rate` requests a second, bursts up to `burst`."""
+
+    rate: float
+    burst: float
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait(self, key_id: str) -> float:
+        """0 when the request may go ahead (and takes a token), else the seconds to wait."""
+        now = time.monotonic()
+        with self.lock:
+            bucket = self.buckets.setdefault(key_id, Bucket(self.burst, now))
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return 0.0
+            return (1 - bucket.tokens) / self.rate
+
+
+@dataclass
+class Sessions:
+    """Dashboard sessions: a random token in an HttpOnly cookie, mapped to a key id here."""
+
+    by_token: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def open(self, key: ApiKey) -> str:
+        token = secrets.token_urlsafe(32)
+        self.by_token[token] = (key.id, time.time() + SESSION_SECONDS)
+        return token
+
+    def key_id(self, token: str | None) -> str | None:
+        found = self.by_token.get(token or "")
+        if found is None or found[1] < time.time():
+            return None
+        return found[0]
+
+    def close(self, token: str | None) -> None:
+        self.by_token.pop(token or "", None)
+
+
+class Gate:
+    """The checks every route runs, bound to one lake's keys."""
+
+    def __init__(self, store: KeyStore, limiter: Limiter, sessions: Sessions) -> None:
+        self.store, self.limiter, self.sessions = store, limiter, sessions
+
+    def key(self, request: Request, cookie: bool = False) -> ApiKey:
+        text = request.headers.get("x-api-key") or ""
+        authorization = request.headers.get("authorization") or ""
+        if authorization.lower().startswith("bearer "):
+            text = authorization[7:].strip()
+        key = self.store.verify(text) if text else None
+        if key is None and cookie:
+            key_id = self.sessions.key_id(request.cookies.get(SESSION_COOKIE))
+            found = self.store.keys().get(key_id or "")
+            key = found if found is not None and found.active else None
+        if key is None:
+            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        wait = self.limiter.wait(key.id)
+        if wait:
+            raise HTTPException(
+                429, "too many requests for this key: slow down", headers={"Retry-After": str(max(1, round(wait)))}
+            )
+        request.state.key_id = key.id
+        return key
+
+    @staticmethod
+    def require(key: ApiKey, scope: str) -> None:
+        if not key.allows(scope):
+            raise HTTPException(403, f"this key's scopes ({', '.join(key.scopes)}) do not include {scope}")
+
+    @staticmethod
+    def customer(key: ApiKey, customer: str) -> None:
+        """Only the key's own customers; any other id is 'not found'."""
+        if "admin" not in key.scopes and customer not in key.customers:
+            raise HTTPException(404, f"no customer {customer!r}")
