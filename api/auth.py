@@ -36,17 +36,20 @@ class Limiter:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def wait(self, key_id: str) -> float:
-        """0 when the request may go ahead (and takes a token), else the seconds to wait."""
+    def wait(self, key: ApiKey) -> float:
+        """0 when the request may go ahead (and takes a token), else the seconds to wait. A key
+        with its own rate gets bursts of twice it."""
+        rate = key.rate_per_second or self.rate
+        burst = 2 * key.rate_per_second if key.rate_per_second else self.burst
         now = time.monotonic()
         with self.lock:
-            bucket = self.buckets.setdefault(key_id, Bucket(self.burst, now))
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket = self.buckets.setdefault(key.id, Bucket(burst, now))
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
             bucket.at = now
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return 0.0
-            return (1 - bucket.tokens) / self.rate
+            return (1 - bucket.tokens) / rate
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Gate:
             key = found if found is not None and found.active else None
         if key is None:
             raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        wait = self.limiter.wait(key.id)
+        wait = self.limiter.wait(key)
         if wait:
             raise HTTPException(
                 429, "too many requests for this key: slow down", headers={"Retry-After": str(max(1, round(wait)))}
@@ -103,6 +106,11 @@ class Gate:
 
     @staticmethod
     def customer(key: ApiKey, customer: str) -> None:
-        """Only the key's own customers; any other id is 'not found'."""
-        if "admin" not in key.scopes and customer not in key.customers:
+        """A customer key reads only its own customers (any other id is 'not found'); a key with
+        no customer scope is refused as for any other scope."""
+        if "admin" in key.scopes:
+            return
+        if not key.customers:
+            raise HTTPException(403, f"this key's scopes ({', '.join(key.scopes)}) do not include customer:<id>")
+        if customer not in key.customers:
             raise HTTPException(404, f"no customer {customer!r}")

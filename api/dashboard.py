@@ -5,7 +5,6 @@ the key's scopes allow: a customer's daily usage and cost, park energy by day an
 state of charge, solar generation against consumption with anomalies marked, and the ten most
 volatile coin pairs with the top one over 24 hours."""
 
-
 import datetime as dt
 import json
 from pathlib import Path
@@ -143,7 +142,8 @@ def install(app: FastAPI, engine: Engine, gate: Gate, store: KeyStore) -> None:
         try:
             key = gate.key(request, cookie=True)
         except Exception:
-            return HTMLResponse(_TEMPLATES.get_template("login.html.j2").render(error=None), status_code=401)
+            # The sign-in page itself, not an error: a browser shows it as any page.
+            return HTMLResponse(_TEMPLATES.get_template("login.html.j2").render(error=None))
         charts = panels(engine, key, customer)
         html = _TEMPLATES.get_template("dashboard.html.j2").render(
             key=key, charts=charts, charts_json=json.dumps(charts, default=str)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import decimal
 import hashlib
 import hmac
 import io
@@ -160,4 +161,6 @@ def _csv(frame: pl.DataFrame) -> str:
 def _json(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
     raise TypeError(f"not JSON: {type(value).__name__}")

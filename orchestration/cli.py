@@ -446,12 +446,18 @@ def keys() -> None:
     help="admin, operator, market, customer:<id> or ingest:<source> (repeat for several).",
 )
 @click.option("--name", default="", help="A note to tell keys apart in `keys list`.")
-def keys_create(lake_root: str | None, scopes: tuple[str, ...], name: str) -> None:
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Requests a second for this key (bursts of twice that); default GRIDLAKE_API_RATE_PER_SECOND.",
+)
+def keys_create(lake_root: str | None, scopes: tuple[str, ...], name: str, rate: float | None) -> None:
     """Create a key and print it: it is shown this once and stored only as a salted hash."""
     from warehouse.keys import KeyProblem, KeyStore
 
     try:
-        record, text = KeyStore(_lake(lake_root)).create(list(scopes), name)
+        record, text = KeyStore(_lake(lake_root)).create(list(scopes), name, rate)
     except KeyProblem as problem:
         raise click.BadParameter(str(problem), param_hint="--scope") from None
     click.echo(text)

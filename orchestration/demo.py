@@ -60,6 +60,18 @@ def _drop(lake: Lake, files) -> int:
     return n
 
 
+def _serve_hint(lake: Lake) -> None:
+    """A key for customer 1 and the request it opens, for `make serve` (gridlake serve)."""
+    from warehouse.keys import KeyStore
+
+    _, key = KeyStore(lake).create(["customer:1"], name="demo")
+    url = f"http://127.0.0.1:8000/v1/customers/1/usage?from={START}T00:00:00Z&to={START}T06:00:00Z&interval=1h"
+    click.echo("\nThe HTTP API: start it with `make serve` (gridlake serve), then, with a key made for customer 1")
+    click.echo("(shown once; `gridlake keys list` lists keys, `gridlake keys create --scope admin` makes more):")
+    click.echo(f'  curl -H "X-API-Key: {key}" "{url}"')
+    click.echo("  dashboard: http://127.0.0.1:8000/dashboard   docs: http://127.0.0.1:8000/docs")
+
+
 def run_demo(lake: Lake, customers: int, days: int) -> None:
     from orchestration.run import run_pending
     from warehouse.generate.coins import generate_coins
@@ -91,5 +103,6 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
         click.echo(f"\n{title}\n  {sql}")
         click.echo(catalog.query(lake, sql))
     click.echo('\nTry: gridlake sql "select * from gold.hourly_usage limit 5"   |   make ui')
+    _serve_hint(lake)
     if not summary.ok:
         raise click.ClickException("some runs failed; see above")

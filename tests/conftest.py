@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,3 +95,32 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+# Debian's Chromium for the browser tests (marked `browser`); installed with apt-get when missing.
+INSTALL_TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium binary, installed with apt-get (as root) when missing."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip("Chromium is missing and cannot be installed here (needs apt-get as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    lock = ["-o", "DPkg::Lock::Timeout=300"]
+    started = time.monotonic()
+    for command in (["apt-get", *lock, "update"], ["apt-get", *lock, "install", "-y", "chromium"]):
+        left = INSTALL_TIMEOUT_S - (time.monotonic() - started)
+        try:
+            subprocess.run(command, check=True, capture_output=True, text=True, timeout=max(left, 1), env=env)
+        except subprocess.CalledProcessError as e:
+            pytest.skip(f"Chromium is missing and `{' '.join(command)}` failed: {e.stderr.strip()[-500:]}")
+        except subprocess.TimeoutExpired:
+            pytest.skip(f"Chromium is missing and its install took over {INSTALL_TIMEOUT_S} s")
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip("apt-get installed chromium but no `chromium` command is on PATH")
+    return found

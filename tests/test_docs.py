@@ -22,7 +22,7 @@ def test_readme_shows_the_two_commands_and_the_endpoint_queries() -> None:
     assert README.count('gridlake sql "SELECT') >= 8  # four park and four site endpoints
 
 
-PACKAGES = ("orchestration", "assets", "transforms", "expectations", "warehouse", "benchmarks")
+PACKAGES = ("orchestration", "assets", "transforms", "expectations", "warehouse", "benchmarks", "api")
 
 
 def test_architecture_module_map_lists_every_module_and_only_those() -> None:

@@ -10,11 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import re
-import shutil
 import subprocess
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -303,31 +300,6 @@ def test_the_solar_runs_rewrite_the_report_through_dagster(lake: Lake, drop: Dro
 
 
 # ---- in a real browser -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The Chromium binary, installed with apt-get (as root) when missing."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip("Chromium is missing and cannot be installed here (needs apt-get as root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    lock = ["-o", "DPkg::Lock::Timeout=300"]
-    started = time.monotonic()
-    for command in (["apt-get", *lock, "update"], ["apt-get", *lock, "install", "-y", "chromium"]):
-        left = INSTALL_TIMEOUT_S - (time.monotonic() - started)
-        try:
-            subprocess.run(command, check=True, capture_output=True, text=True, timeout=max(left, 1), env=env)
-        except subprocess.CalledProcessError as e:
-            pytest.skip(f"Chromium is missing and `{' '.join(command)}` failed: {e.stderr.strip()[-500:]}")
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"Chromium is missing and its install took over {INSTALL_TIMEOUT_S} s")
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip("apt-get installed chromium but no `chromium` command is on PATH")
-    return found
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class ApiKey:
     digest: str
     created_at: str
     revoked_at: str | None = None
+    # Requests a second this key may make (bursts of twice that); None: the service's default.
+    rate_per_second: float | None = None
 
     @property
     def active(self) -> bool:
@@ -97,7 +99,7 @@ class KeyStore:
             self._loaded = stamp
         return self._keys
 
-    def create(self, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
+    def create(self, scopes: list[str], name: str = "", rate_per_second: float | None = None) -> tuple[ApiKey, str]:
         """A new key; returns it and its full text (shown once, never stored)."""
         if not scopes:
             raise KeyProblem("a key needs at least one --scope")
@@ -116,6 +118,7 @@ class KeyStore:
                 salt=salt,
                 digest=_digest(salt, secret),
                 created_at=_now(),
+                rate_per_second=rate_per_second,
             )
             keys[key_id] = record
             self._write(keys)

@@ -81,7 +81,7 @@ def usage(
                 "usage_kwh",
                 "cost",
                 "price_per_kwh",
-                "1.0 AS completeness",
+                "1.0::DOUBLE AS completeness",
             ],
             "customer_id = ? AND date BETWEEN ? AND ? AND interval_start >= ? AND interval_start < ?",
             [customer, first, last, start, end],
@@ -98,7 +98,7 @@ def usage(
                 "usage_kwh",
                 "cost",
                 "CASE WHEN usage_kwh > 0 THEN cost / usage_kwh END AS price_per_kwh",
-                f"intervals / {INTERVALS_PER_HOUR}.0 AS completeness",
+                f"(intervals / {INTERVALS_PER_HOUR})::DOUBLE AS completeness",
             ],
             "customer_id = ? AND date BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ?",
             [customer, first, last, start, end],
@@ -121,7 +121,7 @@ def usage(
             "usage_kwh",
             "cost",
             "CASE WHEN usage_kwh > 0 THEN cost / usage_kwh END AS price_per_kwh",
-            f"intervals / (date_diff('day', start, start + INTERVAL 1 {unit.upper()}) * {INTERVALS_PER_DAY}.0)"
+            f"(intervals / (date_diff('day', start, start + INTERVAL 1 {unit.upper()}) * {INTERVALS_PER_DAY}))::DOUBLE"
             " AS completeness",
         ],
         "true",
