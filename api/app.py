@@ -5,7 +5,9 @@ internet needed). Routes are thin: they check the key (api/auth.py), parse param
 
 import logging
 import secrets
+import threading
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,13 +17,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import dashboard
 from api.auth import Gate, Limiter, Sessions
 from api.responses import Cursors, bad, day, fmt, instant, json_text, ordered, page_size, respond
+from warehouse import ingest as ingest_
 from warehouse import query as door
 from warehouse import reads
+from warehouse.datasets import DATASETS
 from warehouse.keys import KeyStore
 from warehouse.lake import Lake
 from warehouse.serving import Engine
@@ -46,6 +51,12 @@ def _secret(lake: Lake) -> bytes:
     return path.read_bytes()
 
 
+def _warm_validation() -> None:
+    from expectations import runner
+
+    runner._get_runtime()
+
+
 def create_app(lake: Lake) -> FastAPI:
     settings = lake.settings
     engine = Engine(lake, timeout=settings.api_timeout_seconds)
@@ -60,6 +71,8 @@ def create_app(lake: Lake) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine, app.state.gate, app.state.store = engine, gate, store
+    # Great Expectations takes seconds to load: loaded now, beside start-up, not by the first batch.
+    threading.Thread(target=_warm_validation, name="gridlake-warm-gx", daemon=True).start()
     swagger = Path(__import__("swagger_ui_bundle").swagger_ui_path)
     app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
     app.mount("/static/dashboard", StaticFiles(directory=dashboard.STATIC), name="dashboard-static")
@@ -368,5 +381,84 @@ def create_app(lake: Lake) -> FastAPI:
         body = {"count": min(frame.height, rows), "truncated": truncated, "data": frame.head(rows).to_dicts()}
         return Response(json_text(body), media_type="application/json", headers={"X-Truncated": str(truncated).lower()})
 
+    # Validated ingest -------------------------------------------------------------------------
+
+    @app.post("/v1/ingest/{source}", tags=["ingest"])
+    async def ingest(
+        request: Request,
+        source: str,
+        on_error: Annotated[str, Query(description="reject (any bad row: 422, nothing stored) or quarantine.")] = (
+            "reject"
+        ),
+        channel: Annotated[str | None, Query(description="Channel name, with offset (instead of a key).")] = None,
+        offset: Annotated[int | None, Query(description="The batch's offset in the channel.")] = None,
+    ) -> Response:
+        """Post a batch (JSON array, NDJSON or CSV; Content-Type decides; at most 10 MB). It is
+        judged by the source's suite at once and, if accepted, stored exactly once under its
+        Idempotency-Key header, or its channel and offset; the daemon then refines it."""
+        key = gate.key(request)
+        gate.require(key, f"ingest:{source}")
+        if source not in DATASETS:
+            raise StarletteHTTPException(404, f"no source {source!r}; one of {', '.join(DATASETS)}")
+        if on_error not in ("reject", "quarantine"):
+            raise bad(f"on_error={on_error!r}: reject or quarantine")
+        kind = _kind(request.headers.get("content-type", ""))
+        body = await _body(request)
+        try:
+            identity = ingest_.Identity(request.headers.get("idempotency-key"), channel, offset)
+            checked = await run_in_threadpool(ingest_.check, lake, DATASETS[source], body, kind)
+            if checked.errors and on_error == "reject":
+                errors = [asdict(e) for e in checked.errors]
+                message = f"{checked.bad_rows} of {checked.rows} rows fail the {source} rules: nothing was stored"
+                return Response(json_text({"error": message, "row_errors": errors}), 422, media_type="application/json")
+            landed = await run_in_threadpool(ingest_.commit, lake, source, body, kind, identity)
+        except ingest_.Refused as refusal:
+            raise StarletteHTTPException(refusal.status, str(refusal)) from None
+        return Response(json_text(ingest_.summary(checked, landed)), media_type="application/json")
+
+    @app.put("/v1/ingest/{source}/channels/{channel}", tags=["ingest"])
+    def open_channel(request: Request, source: str, channel: str) -> Response:
+        """Open (or look at) a channel: its last committed offset, null before its first batch."""
+        gate.require(gate.key(request), f"ingest:{source}")
+        if source not in DATASETS:
+            raise StarletteHTTPException(404, f"no source {source!r}; one of {', '.join(DATASETS)}")
+        try:
+            offset = ingest_.open_channel(lake, source, channel)
+        except ingest_.Refused as refusal:
+            raise StarletteHTTPException(refusal.status, str(refusal)) from None
+        body = {"source": source, "channel": channel, "committed_offset": offset}
+        return Response(json_text(body), media_type="application/json")
+
     dashboard.install(app, engine, gate, store)
     return app
+
+
+def _kind(content_type: str) -> str:
+    media = content_type.split(";")[0].strip().lower()
+    kinds = {
+        "application/json": "json",
+        "application/x-ndjson": "ndjson",
+        "application/jsonl": "ndjson",
+        "application/ndjson": "ndjson",
+        "text/csv": "csv",
+    }
+    if media not in kinds:
+        raise StarletteHTTPException(
+            415, f"Content-Type {media or '(none)'!r}: application/json, application/x-ndjson or text/csv"
+        )
+    return kinds[media]
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused with 413 past MAX_BODY_BYTES (before reading it when the size is sent)."""
+    limit = ingest_.MAX_BODY_BYTES
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise StarletteHTTPException(413, f"the body is {int(declared):,} bytes; at most {limit:,} per batch")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise StarletteHTTPException(413, f"the body is over {limit:,} bytes; at most {limit:,} per batch")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -10,21 +10,19 @@ import datetime as dt
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from orchestration.service import free_port
+from tests.apiserver import Server, serve
 from tests.builders import every_source
 from warehouse import catalog
 from warehouse.keys import KeyStore
@@ -35,44 +33,6 @@ pytestmark = pytest.mark.e2e
 
 GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
 DAY = "2020-08-05"
-
-
-@dataclass
-class Server:
-    url: str
-    lake: Lake
-    keys: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    def get(self, path: str, key: str | None = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
-        return self.call("GET", path, key, None, headers)
-
-    def call(
-        self, method: str, path: str, key: str | None, body: Any, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        sent = {**(headers or {})}
-        if key is not None:
-            sent["X-API-Key"] = self.keys.get(key, key)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.url + path, data=data, headers=sent, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, _lower(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, _lower(error.headers), error.read()
-
-    def json(self, path: str, key: str = "admin") -> dict[str, Any]:
-        status, _, body = self.get(path, key)
-        assert status == 200, (path, status, body[:500])
-        return json.loads(body)
-
-
-def _lower(headers: Any) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
 
 
 @pytest.fixture(scope="module")
@@ -95,29 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "revoked": ["operator"],
         }.items()
     }
-    port = free_port()
-    log = base / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDLAKE_", "DAGSTER_"))}
-    env |= {"GRIDLAKE_STATE": str(base / "state")}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [GRIDLAKE, "serve", "--lake", lake.root, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/openapi.json", timeout=5):
-                break
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "gridlake serve did not come up"
-            time.sleep(0.2)
-    try:
-        yield Server(url, lake, keys, log, process)
-    finally:
-        process.terminate()
-        process.wait(30)
+    with serve(lake, keys, base) as running:
+        yield running
 
 
 def sql(server: Server, query: str) -> pl.DataFrame:

@@ -32,7 +32,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 def test_prepare_keeps_every_raw_column_or_a_copy_of_it(everything: Lake, ds: Dataset) -> None:
     raw = delta.scan(everything, ds.bronze).collect()
     assert raw.height, ds.source
-    reference, _ = refine._reference(everything, ds)
+    reference, _ = refine.reference_of(everything, ds)
     prepared, _ = fates.prepare(ds, raw, reference)
     sent = [c for c in raw.columns if not c.startswith("_") and c not in ds.raw_columns and c in prepared.columns]
     joined = prepared.select(*ROW, *sent).join(raw.select(*ROW, *sent), on=ROW, suffix="_sent")

@@ -210,8 +210,7 @@ def _land(
     in_force = _InForce(ingest_log(lake, ds.source))
     rows: list[LoggedFile] = []
     batch = _BronzeBatch(lake, ds)
-    # Dates before a retention purge's horizon are frozen: such rows go to the null partition.
-    first = max(EVENT_DATE_MIN, retention.horizon(lake, ds.source) or EVENT_DATE_MIN)
+    first = first_date(lake, ds)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
     for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
@@ -305,8 +304,7 @@ def _land_file(
                 frame = chunk.frame
                 # A file with no records at all (an empty JSON array) has no columns to check.
                 if chunk_no == 1 and (frame.height or len(frame.columns) > 1):
-                    _check_records(frame, ds, f.path)
-                    _require_fields(frame, ds, f.path)
+                    check_shape(frame, ds, f.path)
                 if not frame.height:
                     continue
                 frame = frame.with_columns(
@@ -393,11 +391,29 @@ class _IngestClock:
         return self._last
 
 
+def check_shape(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
+    """A file's first records against the source's whole-file checks: its own shape check, then
+    the contract's required fields (FileRejected names `path` and the reason)."""
+    _check_records(frame, ds, path)
+    _require_fields(frame, ds, path)
+
+
 def _check_records(frame: pl.DataFrame, ds: Dataset, path: str) -> None:
     """The dataset's own whole-file check (e.g. a producer's unsupported shape)."""
     reason = ds.check_records(frame) if ds.check_records else None
     if reason:
         raise FileRejected(path, reason)
+
+
+def first_date(lake: Lake, ds: Dataset) -> dt.date:
+    """The first event date landing keeps: dates before a retention purge's horizon are frozen,
+    and such rows go to the null partition (as do dates before 2000 or after tomorrow)."""
+    return max(EVENT_DATE_MIN, retention.horizon(lake, ds.source) or EVENT_DATE_MIN)
+
+
+def event_date(ds: Dataset, first: dt.date) -> pl.Expr:
+    """A raw row's event date as bronze partitions it: null outside the lake's range."""
+    return _in_range(ds.event_date(), first)
 
 
 def _in_range(date: pl.Expr, first: dt.date) -> pl.Expr:

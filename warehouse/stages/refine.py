@@ -162,7 +162,7 @@ def refine(
     wanted = {d for d in dates if d is None or horizon is None or d >= horizon}
     if not wanted:
         return report
-    reference, ref_version = _reference(lake, ds)
+    reference, ref_version = reference_of(lake, ds)
     delta.add_missing_columns(lake, FILE_COUNTS)
     hashes: set[str] = set()
     for batch in _batches(ds, wanted):
@@ -185,7 +185,7 @@ def _batches(ds: Dataset, dates: set[Day]) -> list[tuple[Day, ...]]:
     return batches + [tuple(dated[i : i + size]) for i in range(0, len(dated), size)]
 
 
-def _reference(lake: Lake, ds: Dataset) -> tuple[pl.DataFrame | None, int | None]:
+def reference_of(lake: Lake, ds: Dataset) -> tuple[pl.DataFrame | None, int | None]:
     """The reference frame prepare receives and the Delta version it was read at."""
     if ds.reference is None:
         return None, None
