@@ -150,11 +150,19 @@ def _duration(text: str) -> dt.timedelta:
 @click.option(
     "--wait/--no-wait", default=True, show_default=True, help="With --continuous: sleep --every between batches."
 )
+@click.option(
+    "--post",
+    "post_url",
+    default=None,
+    help="POST each batch to this ingest URL (…/v1/ingest/solar_readings) instead of writing files.",
+)
+@click.option("--key", envvar="GRIDLAKE_API_KEY", default=None, help="API key for --post (or GRIDLAKE_API_KEY).")
 def generate_solar_cmd(
     lake_root: str | None, sites: int, records: int, anomaly_rate: float, seed: int, start: str | None,
-    continuous: bool, every: str, max_batches: int, wait: bool,
+    continuous: bool, every: str, max_batches: int, wait: bool, post_url: str | None, key: str | None,
 ) -> None:  # fmt: skip
-    """Solar generation batches (a JSON array of readings per file), once or continuously."""
+    """Solar generation batches (a JSON array of readings per file), once or continuously;
+    written into the lake's landing folder, or posted to the HTTP service with --post."""
     import time
 
     from warehouse.generate.solar import batch_file
@@ -175,6 +183,21 @@ def generate_solar_cmd(
                 time.sleep(period.total_seconds())
             yield batch_file(first + i * period, **options)
 
+    if post_url:
+        from warehouse.generate.post import Rejected, post
+
+        if not key:
+            raise click.BadParameter("--post needs an API key with the ingest:solar_readings scope", param_hint="--key")
+        sent = 0
+        for relative, data in files():
+            try:
+                answer = post(post_url, key, relative, data).answer
+            except Rejected as refusal:
+                raise click.ClickException(f"the service refused {relative}: {refusal}") from None
+            sent += 1
+            click.echo(f"posted {relative}: {answer.get('accepted')} accepted, {answer.get('quarantined')} quarantined")
+        click.echo(f"posted {sent} batch(es) to {post_url}")
+        return
     n = _write(lake, files(), count, "solar batches")
     click.echo(f"wrote {n} batch(es) to {lake.landing_uri('solar_readings')}")
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,3 +362,23 @@ def test_a_server_killed_mid_stream_loses_and_duplicates_nothing(lake: Lake, tmp
     assert mine.height == sum(told.values()) == 60
     assert mine["customerId"].n_unique() == 60
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_generator_posts_batches_and_a_second_run_lands_nothing_twice(server: Server, lake: Lake) -> None:
+    command = [
+        str(Path(sys.executable).parent / "gridlake"), "generate", "solar", "--lake", lake.root,
+        "--post", f"{server.url}/v1/ingest/solar_readings", "--start", "2025-06-05T00:00:00Z",
+        "--continuous", "--max-batches", "3", "--no-wait", "--every", "5m",
+    ]  # fmt: skip
+    env = {**os.environ, "GRIDLAKE_API_KEY": server.keys["ingest:solar_readings"]}
+    for _ in range(2):
+        out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "posted 3 batch(es)" in out.stdout
+    posted = list((Path(lake.root) / "landing" / "solar_readings" / "_api" / "keys").iterdir())
+    before = len(posted)
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and len(list((Path(lake.root) / "landing/solar_readings/_api/keys").iterdir())) == before
+    refused = subprocess.run([*command[:-6], "--max-batches", "1"], env={**env, "GRIDLAKE_API_KEY": "nope"},
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert refused.returncode == 1 and "refused" in refused.stderr and "401" in refused.stderr
