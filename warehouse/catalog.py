@@ -21,7 +21,6 @@ import duckdb
 import duckdb_extension_delta
 import duckdb_extension_httpfs
 import polars as pl
-import pyarrow as pa
 
 from warehouse import delta
 from warehouse import query as door
@@ -46,7 +45,8 @@ _S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_sessi
 
 def prepare_connection(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     con.execute(f"LOAD {_quote(_extension(duckdb_extension_delta))}")
-    con.execute(f"SET VARIABLE {ROOT_VARIABLE} = ?", [lake.root.rstrip("/")])
+    # Literals, not bound parameters: binding a Python value makes DuckDB import pandas (1 s).
+    con.execute(f"SET VARIABLE {ROOT_VARIABLE} = {_quote(lake.root.rstrip('/'))}")
     if lake.is_s3:
         con.execute(f"LOAD {_quote(_extension(duckdb_extension_httpfs))}")
         con.execute(s3_secret_sql(lake))
@@ -153,7 +153,7 @@ def lock_down(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """No file outside the lake is read or written, no extension installed or loaded, no setting
     changed again, for the rest of this connection's life."""
     root = lake.root.rstrip("/") + "/"
-    con.execute("SET allowed_directories = [?]", [root])
+    con.execute(f"SET allowed_directories = [{_quote(root)}]")
     con.execute("SET enable_external_access = false")
     con.execute(f"SET memory_limit = '{max(lake.memory_mb, 256)}MB'")
     con.execute("SET lock_configuration = true")
@@ -208,7 +208,7 @@ def table_stats(lake: Lake) -> pl.DataFrame:
             rows.append({"table": t.qualified, "version": None, "rows": None, "updated": None})
             continue
         # Row counts come from the Delta log's per-file statistics: no data file is read.
-        actions = pl.DataFrame(pa.table(table_.get_add_actions(flatten=True)))
+        actions = pl.DataFrame(table_.get_add_actions(flatten=True))
         count = int(actions["num_records"].sum()) if actions.height else 0
         ts = table_.history(1)[0].get("timestamp")
         updated = dt.datetime.fromtimestamp(ts / 1000, dt.UTC) if ts else None
