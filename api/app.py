@@ -42,7 +42,7 @@ Format = Annotated[str | None, Query(alias="format", description="json (default)
 
 def _secret(lake: Lake) -> bytes:
     """The key cursors are signed with: random, made once per lake state, never sent."""
-    path = lake.local_state_dir / "api_secret"
+    path = lake.state_folder() / "api_secret"
     if not path.exists():
         partial = path.with_name(f".api_secret.{uuid.uuid4().hex}")
         partial.write_bytes(secrets.token_bytes(32))

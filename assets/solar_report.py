@@ -17,7 +17,7 @@ from warehouse.solar_report import write_report
 def solar_report(lake: dg.ResourceParam[Lake]) -> dg.MaterializeResult:
     """Self-contained HTML solar report (KPIs per site, generation vs consumption, net energy per
     day, anomalies) in the lake's local state folder, under reports/solar.html."""
-    path = write_report(lake, lake.local_state_dir / "reports" / "solar.html")
+    path = write_report(lake, lake.state_folder() / "reports" / "solar.html")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),

@@ -18,6 +18,39 @@ if TYPE_CHECKING:
 
     from warehouse.lake import Lake
 
+
+class DateType(click.ParamType):
+    """A calendar date, YYYY-MM-DD: a mistake is one line naming the value (exit 2)."""
+
+    name = "date"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2020-08-05", param, ctx)
+
+
+class InstantType(click.ParamType):
+    """An ISO-8601 time; naive means UTC."""
+
+    name = "time"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO-8601 time: e.g. 2024-12-05T10:00:00Z", param, ctx)
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+DATE, INSTANT = DateType(), InstantType()
+COUNT = click.IntRange(min=1)
+
 # Commands that run pipelines: handed to a warm process when one can be had.
 WARM_COMMANDS = ("run", "backfill", "demo")
 
@@ -44,7 +77,11 @@ def _lake(root: str | None) -> Lake:
 
 
 lake_option = click.option(
-    "--lake", "lake_root", default=None, envvar="GRIDLAKE_ROOT", help="Lake root: a folder or s3://bucket/prefix."
+    "--lake",
+    "lake_root",
+    default=None,
+    envvar="GRIDLAKE_ROOT",
+    help="Lake root: a folder or s3://bucket/prefix (default: GRIDLAKE_ROOT, else ./lake).",
 )
 
 
@@ -73,19 +110,32 @@ def generate() -> None:
 
 @generate.command("usage")
 @lake_option
-@click.option("--customers", default=100, show_default=True)
-@click.option("--start", default="2020-08-05", show_default=True, help="First day (UTC).")
-@click.option("--days", default=1, show_default=True)
-@click.option("--per", type=click.Choice(["interval", "hour", "day"]), default="hour", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
-@click.option("--gzip/--no-gzip", default=False)
-@click.option("--seed", default=0)
+@click.option("--customers", default=100, show_default=True, type=COUNT, help="Customers (meters) to write.")
+@click.option("--start", default="2020-08-05", show_default=True, type=DATE, help="First day (UTC).")
+@click.option("--days", default=1, show_default=True, type=COUNT, help="Days to write.")
+@click.option(
+    "--per",
+    type=click.Choice(["interval", "hour", "day"]),
+    default="hour",
+    show_default=True,
+    help="One file per 5-minute interval, hour or day.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "ndjson"]),
+    default="csv",
+    show_default=True,
+    help="File format.",
+)
+@click.option("--gzip/--no-gzip", default=False, help="Gzip every file.")
+@click.option("--seed", default=0, show_default=True, help="Values depend only on the seed, customer and interval.")
 def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) -> None:
     """5-minute meter usage, one file per interval, hour or day."""
     from warehouse.generate.usage import count_files, generate_usage
 
     lake = _lake(lake_root)
-    args = {"customers": customers, "start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt}
+    args = {"customers": customers, "start": start, "days": days, "per": per, "fmt": fmt}
     args |= {"gzip": gzip, "seed": seed}
     n = _write(lake, generate_usage(**args), count_files(**args), "usage files")
     click.echo(f"wrote {n} files to {lake.landing_uri('customer_usage')}")
@@ -93,34 +143,49 @@ def generate_usage_cmd(lake_root, customers, start, days, per, fmt, gzip, seed) 
 
 @generate.command("prices")
 @lake_option
-@click.option("--start", default="2020-08-05", show_default=True)
-@click.option("--days", default=1, show_default=True)
-@click.option("--per", type=click.Choice(["interval", "hour", "day"]), default="day", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ndjson"]), default="csv", show_default=True)
-@click.option("--gzip/--no-gzip", default=False)
-@click.option("--seed", default=0)
+@click.option("--start", default="2020-08-05", show_default=True, type=DATE, help="First day (UTC).")
+@click.option("--days", default=1, show_default=True, type=COUNT, help="Days to write.")
+@click.option(
+    "--per",
+    type=click.Choice(["interval", "hour", "day"]),
+    default="day",
+    show_default=True,
+    help="One file per 5-minute interval, hour or day.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "ndjson"]),
+    default="csv",
+    show_default=True,
+    help="File format.",
+)
+@click.option("--gzip/--no-gzip", default=False, help="Gzip every file.")
+@click.option("--seed", default=0, show_default=True, help="Values depend only on the seed and interval.")
 def generate_prices_cmd(lake_root, start, days, per, fmt, gzip, seed) -> None:
     """5-minute energy prices."""
     from warehouse.generate.prices import count_files, generate_prices
 
     lake = _lake(lake_root)
-    args = {"start": dt.date.fromisoformat(start), "days": days, "per": per, "fmt": fmt, "gzip": gzip, "seed": seed}
+    args = {"start": start, "days": days, "per": per, "fmt": fmt, "gzip": gzip, "seed": seed}
     n = _write(lake, generate_prices(**args), count_files(**args), "price files")
     click.echo(f"wrote {n} files to {lake.landing_uri('energy_prices')}")
 
 
 @generate.command("parks")
 @lake_option
-@click.option("--parks", default=4, show_default=True, help="Number of parks (wind and solar, several timezones).")
-@click.option("--start", default="2024-03-25", show_default=True, help="First park-local day.")
-@click.option("--days", default=14, show_default=True)
-@click.option("--seed", default=0)
-def generate_parks_cmd(lake_root: str | None, parks: int, start: str, days: int, seed: int) -> None:
+@click.option(
+    "--parks", default=4, show_default=True, type=COUNT, help="Number of parks (wind and solar, several timezones)."
+)
+@click.option("--start", default="2024-03-25", show_default=True, type=DATE, help="First park-local day.")
+@click.option("--days", default=14, show_default=True, type=COUNT, help="Days to write.")
+@click.option("--seed", default=0, show_default=True)
+def generate_parks_cmd(lake_root: str | None, parks: int, start: dt.date, days: int, seed: int) -> None:
     """A park register and one 15-minute readings CSV per park, in park-local time."""
     from warehouse.generate.parks import generate_parks
 
     lake = _lake(lake_root)
-    files = generate_parks(parks=parks, start=dt.date.fromisoformat(start), days=days, seed=seed)
+    files = generate_parks(parks=parks, start=start, days=days, seed=seed)
     n = _write(lake, files, parks + 1, "park files")
     click.echo(f"wrote {n} files to {lake.landing_uri('parks')} and {lake.landing_uri('park_readings')}")
 
@@ -225,16 +290,16 @@ def generate_coins_cmd(
 
 @generate.command("sites")
 @lake_option
-@click.option("--sites", default=5, show_default=True, help="Number of battery sites.")
-@click.option("--start", default="2023-01-01", show_default=True, help="First UTC day.")
-@click.option("--days", default=7, show_default=True)
-@click.option("--seed", default=0)
-def generate_sites_cmd(lake_root: str | None, sites: int, start: str, days: int, seed: int) -> None:
+@click.option("--sites", default=5, show_default=True, type=COUNT, help="Number of battery sites.")
+@click.option("--start", default="2023-01-01", show_default=True, type=DATE, help="First UTC day.")
+@click.option("--days", default=7, show_default=True, type=COUNT, help="Days to write.")
+@click.option("--seed", default=0, show_default=True)
+def generate_sites_cmd(lake_root: str | None, sites: int, start: dt.date, days: int, seed: int) -> None:
     """A site register, configurations (one change half way) and one 10-minute live-data file per day."""
     from warehouse.generate.sites import generate_sites
 
     lake = _lake(lake_root)
-    files = generate_sites(sites=sites, start=dt.date.fromisoformat(start), days=days, seed=seed)
+    files = generate_sites(sites=sites, start=start, days=days, seed=seed)
     n = _write(lake, files, days + 3, "site files")
     click.echo(f"wrote {n} files to {lake.uri('landing')} (sites, site_configurations, site_live_data)")
 
@@ -243,16 +308,33 @@ def generate_sites_cmd(lake_root: str | None, sites: int, start: str, days: int,
 @lake_option
 def run(lake_root: str | None) -> None:
     """Do all pending work: land, validate, transform, publish. Exit 1 if anything failed."""
-    from orchestration.run import run_pending
+    from orchestration.run import closing, run_pending
 
-    summary = run_pending(lake_root)
-    _report(summary)
+    _progress()
+    summary = run_pending(lake_root, echo=click.echo)
+    for text in closing(_lake(lake_root), summary):
+        click.echo(text)
+    _report(summary, printed=True)
 
 
-def _report(summary) -> None:
-    for label, ok in summary.runs:
-        cause = f": {summary.causes[label]}" if label in summary.causes else ""
-        click.echo(f"{'ok    ' if ok else 'FAILED'} {label}{cause}")
+def _progress() -> None:
+    """Landing's per-file lines as they happen (the stages log them at INFO)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    handler.setLevel(logging.INFO)
+    stage = logging.getLogger("warehouse.stages.land")
+    stage.addHandler(handler)
+    stage.setLevel(logging.INFO)
+    stage.propagate = False
+
+
+def _report(summary, printed: bool = False) -> None:
+    if not printed:
+        for label, ok in summary.runs:
+            cause = f": {summary.causes[label]}" if label in summary.causes else ""
+            click.echo(f"{'ok    ' if ok else 'FAILED'} {label}{cause}")
     for error in summary.failed_files:
         click.echo(f"FAILED file {error}", err=True)
     for blocked in summary.blocked:
@@ -263,8 +345,8 @@ def _report(summary) -> None:
 
 @main.command()
 @lake_option
-@click.option("--start", required=True, help="First date, YYYY-MM-DD.")
-@click.option("--end", required=True, help="Last date, YYYY-MM-DD (inclusive).")
+@click.option("--start", required=True, type=DATE, help="First date, YYYY-MM-DD.")
+@click.option("--end", required=True, type=DATE, help="Last date, YYYY-MM-DD (inclusive).")
 @click.option(
     "--parallel",
     "processes",
@@ -279,14 +361,16 @@ def _report(summary) -> None:
     multiple=True,
     help="Only this source (repeat for several; default: all). Registers refined whole are refined only when named.",
 )
-def backfill(lake_root: str | None, start: str, end: str, processes: int, sources: tuple[str, ...]) -> None:
+def backfill(lake_root: str | None, start: dt.date, end: dt.date, processes: int, sources: tuple[str, ...]) -> None:
     """Re-validate bronze and rebuild silver and gold for a date range: the dates of the range
     each source has data for, and the gold they feed, nothing else."""
     from orchestration.run import backfill as do_backfill
     from warehouse.stages.backfill import UnknownSource
 
+    if end < start:
+        raise click.BadParameter(f"{end} is before --start {start}: the range is --start to --end", param_hint="--end")
     try:
-        summary = do_backfill(dt.date.fromisoformat(start), dt.date.fromisoformat(end), lake_root, processes, sources)
+        summary = do_backfill(start, end, lake_root, processes, sources)
     except UnknownSource as err:
         raise click.BadParameter(str(err), param_hint="--source") from None
     _report(summary)
@@ -329,6 +413,7 @@ def ui(lake_root: str | None, port: int) -> None:
     "--as-of",
     "as_of",
     default=None,
+    type=INSTANT,
     help="Read every table as it was at this time (ISO-8601; naive = UTC), e.g. 2024-12-05T10:00:00Z.",
 )
 @click.option(
@@ -338,8 +423,9 @@ def ui(lake_root: str | None, port: int) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Cancel the query after this many seconds (Ctrl-C cancels it at once).",
 )
-def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None, timeout: float) -> None:
-    """Run a read-only SQL query against the lake's DuckDB catalog."""
+def sql(lake_root: str | None, query: str, fmt: str, as_of: dt.datetime | None, timeout: float) -> None:
+    """Run a read-only SQL query against the lake's DuckDB catalog. `gridlake tables` lists the
+    tables (`<layer>.<name>`, e.g. gold.hourly_usage)."""
     import duckdb
 
     from warehouse import catalog
@@ -350,9 +436,9 @@ def sql(lake_root: str | None, query: str, fmt: str, as_of: str | None, timeout:
         if as_of is None:
             frame = catalog.query(lake, query, timeout=timeout)
         else:
-            when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-            frame = catalog.query_as_of(lake, query, when, timeout=timeout)
+            frame = catalog.query_as_of(lake, query, as_of, timeout=timeout)
+    except catalog.NoLake as missing:
+        raise click.UsageError(str(missing)) from None
     except (door.Refused, duckdb.PermissionException) as refused:
         raise click.ClickException(f"refused (gridlake sql is read-only, inside the lake): {refused}") from None
     except door.Cancelled as cancelled:
@@ -376,10 +462,9 @@ def _print(frame: pl.DataFrame, fmt: str) -> None:
             )
         click.echo(frame.write_csv() if fmt == "csv" else frame.write_json(), nl=fmt == "json")
     else:
-        with pl.Config(
-            tbl_rows=100, tbl_cols=50, fmt_str_lengths=60, tbl_width_chars=200, tbl_hide_dataframe_shape=True
-        ):
-            click.echo(frame)
+        from orchestration.display import table
+
+        click.echo(table(frame))
 
 
 def _plain(value: object) -> object:
@@ -396,10 +481,13 @@ def _plain(value: object) -> object:
 @main.command()
 @lake_option
 def tables(lake_root: str | None) -> None:
-    """List every table with its row count and Delta version."""
+    """List every table with its row count and Delta version (query them with `gridlake sql`)."""
     from warehouse import catalog
 
-    _print(catalog.table_stats(_lake(lake_root)), "table")
+    try:
+        _print(catalog.table_stats(_lake(lake_root)), "table")
+    except catalog.NoLake as missing:
+        raise click.UsageError(str(missing)) from None
 
 
 @main.command()
@@ -430,8 +518,8 @@ def maintain(lake_root: str | None, vacuum_hours: int, force: bool, min_files: i
 
 @main.command()
 @lake_option
-@click.option("--customers", default=50, show_default=True)
-@click.option("--days", default=2, show_default=True)
+@click.option("--customers", default=50, show_default=True, type=COUNT, help="Customers of the usage sample.")
+@click.option("--days", default=2, show_default=True, type=COUNT, help="Days of usage and prices.")
 def demo(lake_root: str | None, customers: int, days: int) -> None:
     """Generate sample data, run every pipeline, and print a few gold rows."""
     from orchestration.demo import run_demo

@@ -4,6 +4,7 @@ import datetime as dt
 
 import click
 
+from orchestration.display import table
 from warehouse import catalog
 from warehouse.lake import Lake
 
@@ -101,7 +102,7 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
         click.echo(f"  {'ok    ' if ok else 'FAILED'} {label}")
     for title, sql in DEMO_QUERIES.items():
         click.echo(f"\n{title}\n  {sql}")
-        click.echo(catalog.query(lake, sql))
+        click.echo(table(catalog.query(lake, sql)))
     click.echo('\nTry: gridlake sql "select * from gold.hourly_usage limit 5"   |   make ui')
     _serve_hint(lake)
     if not summary.ok:

@@ -5,7 +5,7 @@ ones the sensors would request (orchestration/work.py), one stage after the othe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -24,6 +24,12 @@ from warehouse.plan import GOLD, calendar_of
 from warehouse.stages import backfill as backfill_plan
 from warehouse.stages import gold, land
 
+Echo = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    pass
+
 
 @dataclass
 class RunSummary:
@@ -33,21 +39,30 @@ class RunSummary:
     # Why a run failed, by its label: the innermost error's message (e.g. "OSError: [Errno 28]
     # No space left on device: '<path>'"), not the run's ~250 lines of tracebacks.
     causes: dict[str, str] = field(default_factory=dict)
+    # The landing run of this invocation (its files are the ones the closing lines count).
+    land_run_id: str | None = None
 
     @property
     def ok(self) -> bool:
         return all(ok for _, ok in self.runs) and not self.failed_files and not self.blocked
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's own console lines stay out of the command's output: each run's outcome, with the
+# cause of a failure, is printed as it ends (the full events are in the instance, for the UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def line(label: str, ok: bool, cause: str | None = None) -> str:
+    return f"{'ok    ' if ok else 'FAILED'} {label}{f': {cause}' if cause else ''}"
 
 
 class _Runner:
-    def __init__(self, lake_root: str | None) -> None:
+    def __init__(self, lake_root: str | None, echo: Echo = _silent, command: str = "gridlake run") -> None:
         self.lake_root = lake_root
         self.lake = Lake.from_env(lake_root)
         self.instance = instance()
         self.summary = RunSummary()
+        self.echo, self.command = echo, command
 
     def materialize(
         self,
@@ -60,13 +75,14 @@ class _Runner:
             assets,
             instance=self.instance,
             resources={"lake": lake_for(self.lake_root)},
-            tags={**(tags or {}), **process_tags()},
+            tags={**(tags or {}), **process_tags(), "gridlake/command": self.command},
             run_config={**QUIET, **(run_config or {})},
             raise_on_error=False,
         )
         self.summary.runs.append((label, result.success))
         if not result.success:
             self.summary.causes[label] = failure_cause(result)
+        self.echo(line(label, result.success, self.summary.causes.get(label)))
         return result
 
     def run(self, work: list[Work], keys: dict[str, list[str]]) -> None:
@@ -81,6 +97,7 @@ class _Runner:
         landed = self.materialize("land", LAND_ASSETS)
         log = land.ingest_log(self.lake)
         self.summary.failed_files = log.filter(status="failed", run_id=landed.run_id)["error"].to_list()
+        self.summary.land_run_id = landed.run_id
 
     def refine(self) -> None:
         """Every source's pending work, in plan order: a reference table is refined before the
@@ -134,9 +151,37 @@ def _blocked(item: Work, result: dg.ExecuteInProcessResult) -> list[str]:
     return out
 
 
-def run_pending(lake_root: str | None = None) -> RunSummary:
+def closing(lake: Lake, summary: RunSummary) -> list[str]:
+    """What a `gridlake run` did and what is left: files landed, rejected (with reasons) and
+    duplicate; rows quarantined; rejected files still in landing/; what to do next."""
+    log = land.ingest_log(lake)
+    mine = log.filter(run_id=summary.land_run_id) if summary.land_run_id else log.clear()
+    counts = {s: mine.filter(status=s).height for s in ("refined", "landed", "failed", "duplicate")}
+    landed = counts["refined"] + counts["landed"]
+    out = [
+        f"files: {landed} landed, {counts['failed']} rejected, {counts['duplicate']} duplicate"
+        + ("" if mine.height else " (no new files in landing/)")
+    ]
+    quarantined = int(mine["rows_quarantined"].fill_null(0).sum() or 0)
+    if landed:
+        out.append(f"rows: {int(mine['rows_read'].sum() or 0)} read, {quarantined} quarantined")
+    latest = log.sort("landed_at").group_by("source", "path", maintain_order=True).last()
+    stuck = latest.filter(status="failed")
+    for row in stuck.iter_rows(named=True):
+        out.append(f"still in landing/ (rejected, replace it to land it): {row['error']}")
+    gold_runs = [label for label, ok in summary.runs if ok and label.startswith("gold ")]
+    if gold_runs:
+        out.append("gold rebuilt: " + "; ".join(label.removeprefix("gold ") for label in gold_runs))
+    if not summary.ok:
+        out.append("next: fix what failed above, then run `gridlake run` again")
+    elif landed:
+        out.append('next: gridlake sql "select * from gold.hourly_usage limit 5"  (gridlake tables lists every table)')
+    return out
+
+
+def run_pending(lake_root: str | None = None, echo: Echo = _silent) -> RunSummary:
     """Land every pending file, refine the dates they touched, rebuild queued gold, publish."""
-    runner = _Runner(lake_root)
+    runner = _Runner(lake_root, echo)
     runner.land()
     runner.refine()
     runner.gold()

@@ -83,6 +83,7 @@ def publish(lake: Lake) -> list[str]:
         with duckdb.connect(str(lake.duckdb_path), read_only=True) as con:
             if _stored_fingerprint(con) == fingerprint:
                 return [t.qualified for t in existing]
+    lake.state_folder()
     building = lake.duckdb_path.with_name(f".{lake.duckdb_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     try:
         with duckdb.connect(str(building)) as con:
@@ -134,8 +135,26 @@ def _create_view(con: duckdb.DuckDBPyConnection, lake: Lake, t: Table) -> None:
             con.execute(f'COMMENT ON COLUMN {t.qualified}."{c.name}" IS {_quote(c.description)}')
 
 
+class NoLake(ValueError):
+    """Nothing to read: no lake at the root, or one with no tables yet (the message says what to run)."""
+
+
+def require_tables(lake: Lake) -> None:
+    """Raise NoLake when the lake has nothing to query, without creating anything."""
+    if not lake.exists():
+        raise NoLake(
+            f"no lake at {lake.root}: check --lake (or GRIDLAKE_ROOT); `gridlake demo` makes one with sample data"
+        )
+    if not any(delta.exists(lake, t) for t in TABLES.values()):
+        raise NoLake(
+            f"the lake at {lake.root} has no tables yet: drop files into {lake.uri('landing', '<source>')} "
+            "and run `gridlake run`"
+        )
+
+
 @contextmanager
 def read_only(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    require_tables(lake)
     if not lake.duckdb_path.exists():
         publish(lake)
     con = duckdb.connect(str(lake.duckdb_path), read_only=True)
@@ -184,6 +203,7 @@ def query_as_of(
     """`query` with every table read as it was at `when` (Delta time travel): views over
     delta_scan(uri, version := v) in a database of their own."""
     door.check(sql)
+    require_tables(lake)
     con = duckdb.connect()
     try:
         prepare_connection(con, lake)
@@ -201,6 +221,7 @@ def query_as_of(
 
 def table_stats(lake: Lake) -> pl.DataFrame:
     """Every registry table with its Delta version, row count (from the log) and last commit."""
+    require_tables(lake)
     rows: list[dict[str, object]] = []
     for t in TABLES.values():
         table_ = delta.open_table(lake, t)

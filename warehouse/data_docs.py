@@ -30,6 +30,7 @@ def publish_data_docs(
 def _publish(
     lake: Lake, results: Sequence[tuple[Suite, ExpectationSuiteValidationResult]], run_name: str, record_results: Any
 ) -> str:
+    lake.state_folder()
     index = record_results(list(results), str(lake.data_docs_dir), run_name=run_name)
     if not lake.is_s3:
         return index

@@ -81,7 +81,7 @@ def check_scope(scope: str) -> str:
 class KeyStore:
     def __init__(self, lake: Lake) -> None:
         self.path = lake.local_state_dir / "api_keys.json"
-        self._lock = FileLock(str(self.path) + ".lock")
+        self._lock = FileLock(str(self.path) + ".lock", is_singleton=False)
         self._loaded: tuple[int, int] | None = None
         self._keys: dict[str, ApiKey] = {}
 
@@ -144,6 +144,7 @@ class KeyStore:
         return record if hmac.compare_digest(record.digest, _digest(record.salt, match.group(2))) else None
 
     def _write(self, keys: dict[str, ApiKey]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         partial.write_text(json.dumps([asdict(k) for k in keys.values()], indent=1))
         partial.chmod(0o600)

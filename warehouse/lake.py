@@ -128,8 +128,18 @@ class Lake:
         else:
             base = self.settings.state
             path = base / self.root.removeprefix("s3://").replace("/", "_")
-        path.mkdir(parents=True, exist_ok=True)
+        # Not created here: reading a lake never creates one (writers make the folder they need).
         return path.resolve()
+
+    def state_folder(self) -> Path:
+        """The local state folder, created if needed (for writers)."""
+        path = self.local_state_dir
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def exists(self) -> bool:
+        """Whether anything is at the root (a local folder, or objects under the S3 prefix)."""
+        return bool(self.fs.exists(self.fs_path(self.root)))
 
     @property
     def duckdb_path(self) -> Path:

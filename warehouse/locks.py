@@ -35,7 +35,7 @@ def lock_name(*parts: object) -> str:
 def held(lake: Lake, names: list[str]) -> Iterator[None]:
     """Hold every lock of `names` (taken in sorted order, so two runs wanting overlapping sets
     cannot deadlock). Re-entrant within a process: a lock this process holds is not taken again."""
-    folder = lake.local_state_dir / "locks"
+    folder = lake.state_folder() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         for name in sorted(set(names)):

@@ -237,6 +237,7 @@ def _land(
             why = "unchanged since it landed" if holder == f.path else f"same content as {holder}, already landed"
             row = replace(base, status="duplicate", error=why)
             report.duplicates.append(row)
+            log.info("duplicate %s: %s", f.path, why)
         else:
             base = _logged(ds, f, in_force.landing_id(f, content), content, run_id, clock.tick())
             landed = _land_file(lake, ds, f, base, batch, first)
@@ -244,6 +245,10 @@ def _land(
                 continue
             row = landed
             (report.failed if row.status == "failed" else report.landed).append(row)
+            if row.status == "failed":
+                log.info("rejected %s", row.error)
+            else:
+                log.info("landed %s: %d row(s)", f.path, row.rows_read)
         in_force.record(row)
         rows.append(row)
     batch.flush()
