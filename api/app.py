@@ -52,9 +52,9 @@ def _secret(lake: Lake) -> bytes:
 
 
 def _warm_validation() -> None:
-    from expectations import runner
+    from expectations import gx_runtime
 
-    runner._get_runtime()
+    gx_runtime.runtime()
 
 
 def create_app(lake: Lake) -> FastAPI:

@@ -195,10 +195,11 @@ SOLAR_MAX_BATCHES = 10_000
 
 
 def _duration(text: str) -> dt.timedelta:
-    units = {"s": "seconds", "m": "minutes", "h": "hours"}
+    from warehouse.durations import parse_duration
+
     try:
-        return dt.timedelta(**{units[text[-1]]: float(text[:-1])})
-    except (KeyError, ValueError):
+        return parse_duration(text, "smh")
+    except ValueError:
         raise click.BadParameter(f"{text!r}: use a number and s, m or h, e.g. 5m") from None
 
 

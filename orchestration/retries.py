@@ -1,4 +1,4 @@
-"""When the daemon asks for a piece of work again. The sensors tag each run with the work it does
+"""When the daemon asks for the same work again. The sensors tag each run with the work it does
 (`gridlake/work`: a digest of what is pending); a run that failed, or was killed and failed by run
 monitoring, is requested again after RETRY_DELAYS, then once an hour for as long as the same
 work stays pending and keeps failing. While a run of the work is queued or running, nothing is
@@ -25,7 +25,7 @@ _UNFINISHED = (
 
 
 def work_tag(fingerprint: str) -> str:
-    """The tag value naming a piece of work (fingerprints can be long)."""
+    """The tag value naming a run's work (fingerprints can be long)."""
     return hashlib.sha256(fingerprint.encode()).hexdigest()[:24]
 
 

@@ -139,7 +139,7 @@ def replace_partitions(
     lake: Lake, table: Table, frame: pl.DataFrame | pl.LazyFrame, values: Iterable[dt.date | None]
 ) -> None:
     """Atomically replace exactly the given partitions with `frame` (which may be empty). A
-    LazyFrame is streamed into the one commit batch by batch, never held whole."""
+    LazyFrame is streamed into the one commit chunk by chunk, never held whole."""
     assert table.partition_by, f"{table.qualified} is not partitioned"
     values = set(values)
     predicate = partition_predicate(table.partition_by, values)
@@ -179,7 +179,7 @@ def replace_partitions_from(
     values = set(values)
     schema = conform(like if like is not None else empty(table), table).to_arrow().schema
     if None in values or table.open_schema:
-        _write_batches(lake, table, frames, values, schema)
+        _write_held(lake, table, frames, values, schema)
         return
     existing = open_table(lake, table)
     if existing is None:
@@ -196,24 +196,24 @@ def replace_partitions_from(
     writer = PartitionWriter(lake, table, existing, schema)
     try:
         for frame in frames:
-            piece = conform(frame, table)
-            _check_partitions(table, piece, values)
-            writer.write(piece)
+            conformed = conform(frame, table)
+            _check_partitions(table, conformed, values)
+            writer.write(conformed)
         writer.commit(v for v in values if v is not None)
     except BaseException:
         writer.abandon()
         raise
 
 
-def _write_batches(
+def _write_held(
     lake: Lake, table: Table, frames: Iterable[pl.DataFrame], values: set[dt.date | None], schema: pa.Schema
 ) -> None:
     # Held whole so a lost commit can be written again: quarantine rows and the null partition
     # (rows without a date) are the small part of a run.
-    pieces = [conform(frame, table) for frame in frames]
-    for piece in pieces:
-        _check_partitions(table, piece, values)
-    rows = pl.concat(pieces, how="diagonal_relaxed") if pieces else pl.from_arrow(schema.empty_table())
+    conformed = [conform(frame, table) for frame in frames]
+    for frame in conformed:
+        _check_partitions(table, frame, values)
+    rows = pl.concat(conformed, how="diagonal_relaxed") if conformed else pl.from_arrow(schema.empty_table())
     assert table.partition_by and isinstance(rows, pl.DataFrame)
     replace_where(lake, table, rows, partition_predicate(table.partition_by, values))
 

@@ -1,10 +1,10 @@
 """Replacing date partitions from a stream of frames in bounded memory: the Parquet files are
-written here, piece by piece, and committed to the Delta log in one transaction that also
+written here, frame by frame, and committed to the Delta log in one transaction that also
 removes the partitions' old files.
 
 delta-rs's own writer buffers a partition's rows up to its target file size before it writes
 (hundreds of MB for a large date of silver with its lineage text); a `pyarrow.parquet.ParquetWriter`
-per partition writes each piece as a row group and holds only that. The files carry Delta's
+per partition writes each frame as a row group and holds only that. The files carry Delta's
 `numRecords` and `nullCount` statistics; min/max are left out (a reader then scans the file
 rather than skip it: slower, never wrong)."""
 

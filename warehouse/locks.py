@@ -4,21 +4,22 @@ building a date of a gold spec (a slower run would commit results computed from 
 version over a newer one's). A second run waits for the first and then finds the work done or
 does it again on the new state: both end with the same tables.
 
-The locks are `flock`s on files in the lake's local state folder: the kernel releases them when
-their process dies, so a killed run never leaves one behind. They serialise every process of one
-machine (the CLI, the daemon's runs, backfill workers). Runs on other machines against one S3
-lake are kept apart by the Dagster run queue instead (docs/operations.md)."""
+The locks are `filelock.FileLock`s (an `flock` on a file) in the lake's local state folder: the
+kernel releases them when their process dies, so a killed run never leaves one behind. They
+serialise every process of one machine (the CLI, the daemon's runs, backfill workers). Runs on
+other machines against one S3 lake are kept apart by the Dagster run queue instead
+(docs/operations.md)."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import IO
+
+from filelock import FileLock, Timeout
 
 from warehouse.lake import Lake
 
@@ -44,28 +45,30 @@ def held(lake: Lake, names: list[str]) -> Iterator[None]:
                     _held[name] += 1
                     stack.callback(_release_count, name)
                     continue
-            handle = stack.enter_context((folder / f"{name}.lock").open("a+"))
-            _acquire(handle, name)
+            lock = FileLock(folder / f"{name}.lock")
+            _acquire(lock, name)
+            # Released by the ExitStack after the count below goes down.
+            stack.callback(lock.release)
             with _guard:
                 _held[name] = 1
             stack.callback(_release_count, name)
         yield
 
 
-def _acquire(handle: IO[str], name: str) -> None:
+def _acquire(lock: FileLock, name: str) -> None:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.acquire(blocking=False)
         return
-    except BlockingIOError:
+    except Timeout:
         pass
     log.info("waiting for lock %s: another run holds it", name)
     started = time.monotonic()
-    fcntl.flock(handle, fcntl.LOCK_EX)
+    lock.acquire()
     log.info("lock %s taken after %.1f s", name, time.monotonic() - started)
 
 
 def _release_count(name: str) -> None:
-    # The flock itself goes with its file handle, closed by the ExitStack after this runs.
+    # The file lock itself is released by the ExitStack after this runs.
     with _guard:
         _held[name] -= 1
         if not _held[name]:

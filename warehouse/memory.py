@@ -3,7 +3,7 @@ starts, and glibc's malloc trimmed between the pieces of a large step.
 
 Polars allocates through its own jemalloc (configured by `configure_allocator`), but Parquet
 writers, Arrow exports and pandas allocate through glibc's malloc, which keeps freed blocks in
-its arenas: spilling a 28.8 M-row date into buckets left ~700 MB of free but resident memory
+its arenas: spilling a 28.8 M-row date into pieces left ~700 MB of free but resident memory
 (measured). `malloc_trim` returns it; without glibc (macOS, musl) this does nothing."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
-from warehouse.stages import gold_coins, gold_parks, gold_sites, gold_solar, gold_usage
+from warehouse.stages import gold_coins, gold_parks, gold_sites, gold_solar, gold_usage_cost
 from warehouse.stages.changes import Change
 
 STAGES = ("land", "refine", "gold", "publish")
@@ -54,9 +54,9 @@ GOLD: tuple[GoldSpec, ...] = (
         name="usage_cost",
         calendar="energy",
         inputs=("customer_usage", "energy_prices"),
-        tables=(gold_usage.COST, gold_usage.HOURLY),
-        affected=gold_usage.affected,
-        build=gold_usage.build,
+        tables=(gold_usage_cost.COST, gold_usage_cost.HOURLY),
+        affected=gold_usage_cost.affected,
+        build=gold_usage_cost.build,
         description="Cost per interval and hourly usage from silver usage and prices.",
     ),
     GoldSpec(

@@ -15,12 +15,12 @@ is not rebuilt."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from warehouse import delta
+from warehouse.durations import parse_duration
 from warehouse.lake import Lake
 from warehouse.registry import table
 from warehouse.settings import Settings
@@ -52,11 +52,10 @@ RETENTION: dict[str, Retention] = {
 
 def parse_window(text: str, name: str = "window") -> dt.timedelta:
     """`2d`, `48h`, `90m` or a bare number of days."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([dhm]?)", text.strip().lower())
-    if not match:
-        raise ValueError(f"{name}={text!r}: use a number of days, or a number with d, h or m (e.g. 2d, 48h)")
-    unit = {"d": "days", "": "days", "h": "hours", "m": "minutes"}[match.group(2)]
-    return dt.timedelta(**{unit: float(match.group(1))})
+    try:
+        return parse_duration(text, "dhm", bare="d")
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: use a number of days, or a number with d, h or m (e.g. 2d, 48h)") from None
 
 
 def horizon(lake: Lake, source: str) -> dt.date | None:

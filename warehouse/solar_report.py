@@ -11,7 +11,9 @@ Sections, over the last `days` UTC days present in the lake (all of them by defa
 * anomalous readings per day, stacked per site (`gold.solar_anomalies`).
 
 Energy sums exclude anomalous readings, as gold does; `readings` and `anomalies` count them all.
-A lake without solar data gets a page that says so. No Dagster here: the CLI (`gridlake report
+A lake without solar data gets a page that says so. The page is the Jinja2 template
+warehouse/templates/solar_report.html.j2 (autoescaped; the charts go in as Plotly's HTML). No
+Dagster here: the CLI (`gridlake report
 solar`) and the `solar_report` asset both call `write_report`."""
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import datetime as dt
 import html
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+import jinja2
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
@@ -283,31 +287,38 @@ def _anomaly_figure(data: SolarData, colours: dict[str, str]) -> go.Figure | Non
 
 # ---- page ------------------------------------------------------------------------------------
 
-CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0;
-       color: #1d2733; background: #f5f7fa; }
-header { background: #14324f; color: #fff; padding: 24px 32px; }
-header h1 { margin: 0 0 6px; font-size: 28px; }
-header p { margin: 0; opacity: .85; }
-main { padding: 16px 32px 40px; max-width: 1400px; margin: 0 auto; }
-section { background: #fff; border-radius: 8px; padding: 16px 20px; margin: 16px 0;
-          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-h2 { font-size: 20px; margin: 4px 0 4px; }
-p.note { color: #5b6875; margin: 0 0 10px; font-size: 14px; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; }
-.card { flex: 1 1 160px; background: #fff; border-radius: 8px; padding: 14px 16px;
-        box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-.card .label { font-size: 13px; color: #5b6875; text-transform: uppercase; letter-spacing: .04em; }
-.card .value { font-size: 26px; font-weight: 600; margin-top: 4px; }
-.pos { color: #1b7f3b; } .neg { color: #b3261e; }
-table.kpi { border-collapse: collapse; width: 100%; font-size: 15px; }
-table.kpi th, table.kpi td { padding: 8px 12px; border-bottom: 1px solid #e3e7ec; }
-table.kpi th { text-align: left; background: #eef2f6; }
-table.kpi td.num, table.kpi th.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.kpi tfoot td { font-weight: 600; border-top: 2px solid #14324f; }
-.empty { font-size: 18px; }
-code { background: #eef2f6; padding: 1px 5px; border-radius: 4px; }
-"""
+# The page's markup and style: warehouse/templates/solar_report.html.j2 (package data).
+TEMPLATE = "solar_report.html.j2"
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    css_class: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart_id: str
+    title: str
+    note: str
+    # Plotly's HTML of the figure (put in the page unescaped); None when the period has no data for it.
+    html: str | None
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("warehouse", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(repr=repr, kwh=_kwh, pct=_pct, signed=_signed, thousands="{:,}".format)
+    return env
 
 
 def _kwh(value: float) -> str:
@@ -322,48 +333,15 @@ def _signed(value: float) -> str:
     return "pos" if value >= 0 else "neg"
 
 
-def _cards(total: SiteKpi, sites: int) -> str:
-    items = [
-        ("Generated", f"{_kwh(total.generated_kwh)} kWh", ""),
-        ("Consumed", f"{_kwh(total.consumed_kwh)} kWh", ""),
-        ("Net energy", f"{_kwh(total.net_kwh)} kWh", _signed(total.net_kwh)),
-        ("Sites", f"{sites}", ""),
-        ("Readings", f"{total.readings:,}", ""),
-        ("Anomaly rate", _pct(total.anomaly_rate), "neg" if total.anomalies else ""),
+def _cards(total: SiteKpi, sites: int) -> list[Card]:
+    return [
+        Card("Generated", f"{_kwh(total.generated_kwh)} kWh"),
+        Card("Consumed", f"{_kwh(total.consumed_kwh)} kWh"),
+        Card("Net energy", f"{_kwh(total.net_kwh)} kWh", _signed(total.net_kwh)),
+        Card("Sites", f"{sites}"),
+        Card("Readings", f"{total.readings:,}"),
+        Card("Anomaly rate", _pct(total.anomaly_rate), "neg" if total.anomalies else ""),
     ]
-    cards = "".join(
-        f'<div class="card"><div class="label">{label}</div><div class="value {cls}">{value}</div></div>'
-        for label, value, cls in items
-    )
-    return f'<div class="cards" id="headline">{cards}</div>'
-
-
-def _kpi_row(k: SiteKpi, cell: str = "td") -> str:
-    site = html.escape(k.site_id)
-    return (
-        f'<tr data-site="{site}">'
-        f"<{cell}>{site}</{cell}>"
-        f'<td class="num" data-kpi="generated_kwh" data-value="{k.generated_kwh!r}">{_kwh(k.generated_kwh)}</td>'
-        f'<td class="num" data-kpi="consumed_kwh" data-value="{k.consumed_kwh!r}">{_kwh(k.consumed_kwh)}</td>'
-        f'<td class="num {_signed(k.net_kwh)}" data-kpi="net_kwh" data-value="{k.net_kwh!r}">{_kwh(k.net_kwh)}</td>'
-        f'<td class="num" data-kpi="readings" data-value="{k.readings}">{k.readings:,}</td>'
-        f'<td class="num" data-kpi="anomalies" data-value="{k.anomalies}">{k.anomalies:,}</td>'
-        f'<td class="num" data-kpi="anomaly_rate" data-value="{k.anomaly_rate!r}">{_pct(k.anomaly_rate)}</td>'
-        "</tr>"
-    )
-
-
-def _kpi_table(kpis: list[SiteKpi], total: SiteKpi) -> str:
-    head = (
-        "<tr><th>Site</th><th class='num'>Generated (kWh)</th><th class='num'>Consumed (kWh)</th>"
-        "<th class='num'>Net (kWh)</th><th class='num'>Readings</th><th class='num'>Anomalies</th>"
-        "<th class='num'>Anomaly rate</th></tr>"
-    )
-    body = "".join(_kpi_row(k) for k in kpis)
-    return (
-        f'<table class="kpi" id="kpi-table"><thead>{head}</thead><tbody>{body}</tbody>'
-        f"<tfoot>{_kpi_row(total)}</tfoot></table>"
-    )
 
 
 def _period(dates: list[dt.date]) -> str:
@@ -374,87 +352,71 @@ def _period(dates: list[dt.date]) -> str:
     return f"{first} (1 UTC day)" if n == 1 else f"{first} to {last} ({n} UTC days with data)"
 
 
-def _section(chart_id: str, title: str, note: str, fig: go.Figure | None, first: list[bool]) -> str:
-    if fig is None:
-        body = '<p class="note">No data for this chart in the period.</p>'
-    else:
-        # plotly.js is embedded once, with the first chart; the others use it.
-        body = pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=first[0],
-            div_id=chart_id,
-            config=PLOT_CONFIG,
-            default_height=f"{fig.layout.height}px",
-        )
-        first[0] = False
-    return f'<section id="section-{chart_id}"><h2>{title}</h2><p class="note">{note}</p>{body}</section>'
+def _charts(charts: list[tuple[str, str, str, go.Figure | None]]) -> list[Chart]:
+    out = []
+    first = True
+    for chart_id, title, note, fig in charts:
+        body = None
+        if fig is not None:
+            # plotly.js is embedded once, with the first chart; the others use it.
+            body = pio.to_html(
+                fig,
+                full_html=False,
+                include_plotlyjs=first,
+                div_id=chart_id,
+                config=PLOT_CONFIG,
+                default_height=f"{fig.layout.height}px",
+            )
+            first = False
+        out.append(Chart(chart_id, title, note, body))
+    return out
 
 
-def _document(title: str, subtitle: str, content: str) -> str:
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
-        f"<body><header><h1>{html.escape(title)}</h1><p>{subtitle}</p></header>"
-        f"<main>{content}</main></body></html>\n"
-    )
-
-
-def _subtitle(lake: Lake, period: str, generated_at: dt.datetime) -> str:
-    return (
-        f"{html.escape(period)} · lake <code>{html.escape(lake.root)}</code> · "
-        f"generated {generated_at:%Y-%m-%d %H:%M} UTC"
-    )
+def _render(lake: Lake, period: str, generated_at: dt.datetime, **content: object) -> str:
+    template = _environment().get_template(TEMPLATE)
+    return template.render(title=TITLE, period=period, lake_root=lake.root, generated_at=generated_at, **content)
 
 
 def _page(lake: Lake, data: SolarData, days: int | None, generated_at: dt.datetime) -> str:
     colours = _colours(data.sites)
     kpis = site_kpis(data.daily)
     total = total_kpi(kpis)
-    first = [True]
     scope = f"the last {days} UTC day(s) with data" if days is not None else "every UTC day with data"
-    parts = [
-        f'<section id="section-summary"><h2>At a glance</h2><p class="note">All sites over {scope}. '
-        "Energy sums leave out anomalous readings (negative meter values, generation above the site's "
-        "usual range); readings and anomalies count every reading.</p>"
-        f"{_cards(total, len(data.sites))}</section>",
-        '<section id="section-kpi"><h2>Key figures per site</h2>'
-        '<p class="note">Anomaly rate = anomalous readings / readings.</p>'
-        f"{_kpi_table(kpis, total) if kpis else '<p class=note>No daily figures yet.</p>'}</section>",
-        _section(
-            "chart-generation",
-            "Generation vs consumption per site",
-            "Energy per time bucket from the validated readings, anomalous readings left out.",
-            _generation_figure(data),
-            first,
-        ),
-        _section(
-            "chart-net",
-            "Net energy per site and day",
-            "Generated minus consumed per UTC day: above zero a site exported more than it used.",
-            _net_figure(data, colours),
-            first,
-        ),
-        _section(
-            "chart-anomalies",
-            "Anomalous readings per day and site",
-            "Readings flagged as anomalous (negative generation or consumption, generation above "
-            "the site's usual range).",
-            _anomaly_figure(data, colours),
-            first,
-        ),
-    ]
-    return _document(TITLE, _subtitle(lake, _period(data.dates), generated_at), "".join(parts))
+    charts = _charts(
+        [
+            (
+                "chart-generation",
+                "Generation vs consumption per site",
+                "Energy per time bucket from the validated readings, anomalous readings left out.",
+                _generation_figure(data),
+            ),
+            (
+                "chart-net",
+                "Net energy per site and day",
+                "Generated minus consumed per UTC day: above zero a site exported more than it used.",
+                _net_figure(data, colours),
+            ),
+            (
+                "chart-anomalies",
+                "Anomalous readings per day and site",
+                "Readings flagged as anomalous (negative generation or consumption, generation above "
+                "the site's usual range).",
+                _anomaly_figure(data, colours),
+            ),
+        ]
+    )
+    return _render(
+        lake,
+        _period(data.dates),
+        generated_at,
+        empty=False,
+        scope=scope,
+        cards=_cards(total, len(data.sites)),
+        kpis=kpis,
+        total=total,
+        charts=charts,
+    )
 
 
 def _empty_page(lake: Lake, generated_at: dt.datetime) -> str:
-    content = (
-        '<section id="section-empty"><h2>No solar data yet</h2>'
-        '<p class="empty">This lake holds no solar readings, so there is nothing to report.</p>'
-        "<p>Solar batches appear here once they are landed and processed, for example:<br>"
-        "<code>gridlake generate solar --continuous --every 5m --max-batches 12 --no-wait</code> then "
-        "<code>gridlake run</code>, and run <code>gridlake report solar</code> again.</p></section>"
-    )
-    return _document(TITLE, _subtitle(lake, "no data", generated_at), content)
+    return _render(lake, "no data", generated_at, empty=True)

@@ -209,7 +209,7 @@ def _land(
     report = LandReport(ds.source)
     in_force = _InForce(ingest_log(lake, ds.source))
     rows: list[LoggedFile] = []
-    batch = _BronzeBatch(lake, ds)
+    bronze = _BronzeCommits(lake, ds)
     first = first_date(lake, ds)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
@@ -240,7 +240,7 @@ def _land(
             log.info("duplicate %s: %s", f.path, why)
         else:
             base = _logged(ds, f, in_force.landing_id(f, content), content, run_id, clock.tick())
-            landed = _land_file(lake, ds, f, base, batch, first)
+            landed = _land_file(lake, ds, f, base, bronze, first)
             if landed is None:
                 continue
             row = landed
@@ -251,7 +251,7 @@ def _land(
                 log.info("landed %s: %d row(s)", f.path, row.rows_read)
         in_force.record(row)
         rows.append(row)
-    batch.flush()
+    bronze.flush()
     if rows:
         frame = pl.DataFrame([asdict(r) for r in rows], schema_overrides=INGEST_LOG.schema, strict=False)
         delta.add_missing_columns(lake, INGEST_LOG)
@@ -294,11 +294,11 @@ def _logged(
 
 
 def _land_file(
-    lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, batch: _BronzeBatch, first: dt.date
+    lake: Lake, ds: Dataset, f: LandingFile, base: LoggedFile, bronze: _BronzeCommits, first: dt.date
 ) -> LoggedFile | None:
     """The file's log row, or None when it changed while being read (nothing of it is kept)."""
     app_id = f"{ds.source}:{base.file_hash}"
-    done = batch.done(app_id)
+    done = bronze.done(app_id)
     rows_read = 0
     dates: set[dt.date | None] = set()
     chunk_no = 0
@@ -322,11 +322,11 @@ def _land_file(
                 rows_read += frame.height
                 dates.update(frame.get_column("_event_date").unique().to_list())
                 if chunk_no > done and frame.height:
-                    batch.add(frame, app_id, chunk_no)
+                    bronze.add(frame, app_id, chunk_no)
         # Hashed and read while the file held still: else what landed may be half a file.
         _check_unchanged(lake, f)
     except (FileRejected, FileChanged, FileNotFoundError) as err:
-        if batch.discard(app_id) or done:
+        if bronze.discard(app_id) or done:
             _roll_back(lake, ds, base.file_hash)
         if not isinstance(err, FileRejected):
             log.warning("%s", err)
@@ -341,7 +341,7 @@ def _land_file(
     return replace(base, rows_read=rows_read, event_dates=event_dates)
 
 
-class _BronzeBatch:
+class _BronzeCommits:
     """Chunks of one landing run, appended to bronze in few commits: each commit carries the
     transaction id (source:landing id, chunk number) of every chunk in it, so a rerun after a crash
     skips exactly the chunks that were committed."""

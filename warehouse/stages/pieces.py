@@ -1,13 +1,13 @@
 """Refine of a date too large for the memory budget, in pieces whose size the budget decides
 (`Lake.piece_rows`, from GRIDLAKE_MEMORY_MB), with the same results as refining it whole.
 
-1. Bronze of the date is read in streamed batches; each batch is prepared (typed) and its rows
-   spilled to local Parquet files per bucket (a hash of the first key column; a row group per
-   batch). Every row of a key, in every landed file, lands in the same bucket.
-2. Each bucket is read back alone. Conflicting duplicates (one file, one key, other values) are
-   flagged again over the whole bucket (a batch of step 1 may have held only part of a file);
+1. Bronze of the date is read in streamed chunks; each chunk is prepared (typed) and its rows
+   spilled to local Parquet files per piece (a hash bucket of the first key column; a row group
+   per chunk). Every row of a key, in every landed file, lands in the same piece.
+2. Each piece is read back alone. Conflicting duplicates (one file, one key, other values) are
+   flagged again over the whole piece (a chunk of step 1 may have held only part of a file);
    the row rules run on it; its bad rows, its silver rows (latest ingest wins: exact, the key is
-   whole in the bucket) and its counts are spilled or kept.
+   whole in the piece) and its counts are spilled or kept.
 3. The date-level rules (quarantine share) are judged on all of the date's row verdicts at once,
    and silver and quarantine are written from the spill, each in one Delta commit.
 
@@ -80,8 +80,8 @@ def refine_in_pieces(
 
     assert isinstance(ds.silver, LatestWins)
     keys, values = ds.silver.keys, ds.silver.values
-    buckets = max(1, math.ceil(bronze_rows(lake, ds, dates) / lake.piece_rows))
-    raw_columns = _spill_bronze(lake, ds, dates, buckets, spill / "in")
+    count = max(1, math.ceil(bronze_rows(lake, ds, dates) / lake.piece_rows))
+    raw_columns = _spill_bronze(lake, ds, dates, count, spill / "in")
     memory.release()
     silver, quarantine = _Spill(spill / "silver"), _Spill(spill / "quarantine")
     checks: list[RowCheck] = []
@@ -119,36 +119,36 @@ def refine_in_pieces(
     )
 
 
-def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], buckets: int, out: Path) -> list[str]:
-    """Prepare bronze of `dates` batch by batch into Parquet files per bucket,
-    `out/<bucket>/<generation>.parquet` (a row group per batch); returns the bronze columns
+def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], count: int, out: Path) -> list[str]:
+    """Prepare bronze of `dates` chunk by chunk into Parquet files per piece (`count` of them),
+    `out/<piece>/<generation>.parquet` (a row group per chunk); returns the bronze columns
     (quarantine keeps their raw text)."""
     assert isinstance(ds.silver, LatestWins) and ds.bronze.partition_by
     scan = delta.scan(lake, ds.bronze).filter(pl.col(ds.bronze.partition_by).is_in([d for d in dates if d]))
     columns = scan.collect_schema().names()
-    bucket = (pl.col(ds.silver.keys[0]).hash(seed=11) % buckets).alias("_bucket")
+    piece = (pl.col(ds.silver.keys[0]).hash(seed=11) % count).alias("_piece")
     writers: dict[int, pq.ParquetWriter] = {}
     schema: pa.Schema | None = None
     try:
-        for number, batch in enumerate(scan.collect_batches(chunk_size=max(10_000, lake.piece_rows // 4))):
+        for number, chunk in enumerate(scan.collect_batches(chunk_size=max(10_000, lake.piece_rows // 4))):
             if number % ROW_GROUPS_PER_FILE == 0:
                 # An open Parquet writer's memory grows with its row groups (measured: ~500 MB
                 # over 165 writers x 280 row groups): files are closed and new ones begun.
                 _close(writers)
             prepared = (
-                ds.prepare(batch.lazy())
-                .with_columns(bucket, *(pl.col(c).cast(pl.Categorical) for c in LINEAGE_TEXT))
+                ds.prepare(chunk.lazy())
+                .with_columns(piece, *(pl.col(c).cast(pl.Categorical) for c in LINEAGE_TEXT))
                 .collect()
             )
-            for (b,), part in prepared.partition_by("_bucket", as_dict=True, include_key=False).items():
-                table = part.to_arrow()
+            for (p,), rows in prepared.partition_by("_piece", as_dict=True, include_key=False).items():
+                table = rows.to_arrow()
                 schema = schema or table.schema
-                if b not in writers:
-                    folder = out / f"{b:05d}"
+                if p not in writers:
+                    folder = out / f"{p:05d}"
                     folder.mkdir(parents=True, exist_ok=True)
                     name = f"{number // ROW_GROUPS_PER_FILE:05d}.parquet"
-                    writers[b] = pq.ParquetWriter(folder / name, schema, compression="lz4")
-                writers[b].write_table(table.cast(schema))
+                    writers[p] = pq.ParquetWriter(folder / name, schema, compression="lz4")
+                writers[p].write_table(table.cast(schema))
             del prepared
             memory.release()
     finally:
@@ -187,7 +187,7 @@ class _Spill:
 
 
 def _summed(counted: list[pl.DataFrame]) -> pl.DataFrame:
-    """Counts of all buckets: a file's rows of one date spread over every bucket."""
+    """Counts of all pieces: a file's rows of one date spread over every piece."""
     frame = pl.concat(counted)
     numbers = [c for c in frame.columns if c not in ("file_hash", "event_date", "source", "reference_version")]
     return (

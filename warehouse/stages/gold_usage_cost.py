@@ -1,5 +1,5 @@
-"""Gold for usage and prices: cost per interval and hourly usage, rebuilt only for the dates that
-new usage or prices can change.
+"""The `usage_cost` gold spec (warehouse/plan.py; Dagster calendar `energy`): cost per interval and
+hourly usage from usage and prices, rebuilt only for the dates that new usage or prices can change.
 
 Windows: a usage or price interval is at most one day long, so it can spill into the next date.
 Cost for date D (usage intervals starting on D) needs prices starting D-1..D+1; hourly usage for
@@ -64,9 +64,9 @@ def affected(change: Change) -> set[dt.date]:
 
 def build(lake: Lake, dates: list[dt.date]) -> dict[str, int]:
     """Cost, then hourly usage, date by date in ascending order: hourly of D reads the cost of
-    D - 1 just rebuilt. A date's usage is priced in pieces of `Lake.piece_rows` rows, streamed
-    into the cost partition, and hourly usage is summed from the pieces' partial sums, so memory
-    follows the piece size, not the size of the date."""
+    D - 1 just rebuilt. A date's usage is priced in chunks of `Lake.piece_rows` rows, streamed
+    into the cost partition, and hourly usage is summed from the chunks' partial sums, so memory
+    follows the chunk size, not the size of the date."""
     rows = {COST.qualified: 0, HOURLY.qualified: 0}
     for date in sorted(set(dates)):
         cost_rows, hourly_rows = build_date(lake, date)
@@ -83,8 +83,8 @@ def build_date(lake: Lake, date: dt.date) -> tuple[int, int]:
 
     def costs() -> Iterator[pl.DataFrame]:
         nonlocal priced
-        for piece in usage.collect_batches(chunk_size=lake.piece_rows):
-            cost = cost_per_interval(piece.lazy(), prices).with_columns(date=pl.lit(date)).collect()
+        for chunk in usage.collect_batches(chunk_size=lake.piece_rows):
+            cost = cost_per_interval(chunk.lazy(), prices).with_columns(date=pl.lit(date)).collect()
             partials.append(hourly_partials(cost.lazy()).collect())
             priced += cost.height
             yield cost
