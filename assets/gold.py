@@ -43,17 +43,24 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
         for i, t in enumerate(spec.tables)
     ]
 
+    checks = (
+        [dg.AssetCheckSpec(spec.check.name, asset=specs[0].key, description=spec.check.description)]
+        if spec.check
+        else []
+    )
+
     @dg.multi_asset(
         name=f"gold_{spec.name}",
         description=spec.description,
         specs=specs,
+        check_specs=checks,
         partitions_def=partitions,
         backfill_policy=backfill_policy(partitions),
         can_subset=False,
     )
     def _gold(
         context: dg.AssetExecutionContext, config: GoldConfig, lake: dg.ResourceParam[Lake]
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         dates: list[dt.date | None] = list(partition_dates(context)) if spec.partitioned else [None]
         if config.queued_only:
             ready = set(gold.queued(lake, spec).dates)
@@ -72,8 +79,33 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
                     t, report.rows.get(t.qualified, 0), sample, queue_rows_done=report.acknowledged
                 ),
             )
+        if spec.check:
+            yield _check_result(lake, spec, specs[0].key, [d for d in dates if d is not None])
 
     return _gold
+
+
+def _check_result(lake: Lake, spec: GoldSpec, key: dg.AssetKey, dates: list[dt.date]) -> dg.AssetCheckResult:
+    assert spec.check
+    failing = spec.check.failing(lake, dates)
+    by_date = failing.group_by("date").len().sort("date") if not failing.is_empty() else None
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=spec.check.name,
+        passed=failing.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "dates_checked": len(dates),
+            "failing_rows": failing.height,
+            "failing_dates": ", ".join(f"{d} ({n})" for d, n in by_date.iter_rows()) if by_date is not None else "none",
+            "first_failing": dg.MetadataValue.md(
+                "\n".join(
+                    "- " + ", ".join(f"{k}={v}" for k, v in r.items()) for r in failing.head(10).iter_rows(named=True)
+                )
+                or "none"
+            ),
+        },
+    )
 
 
 GOLD_ASSETS = [gold_asset(spec) for spec in GOLD]

@@ -55,10 +55,11 @@ def test_the_plan_picks_only_dates_with_data_and_names_registers_only_when_asked
         "customer_usage": [ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1)],
         "energy_prices": [ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1)],
     }
-    assert energy.whole == () and energy.gold_specs == ["usage_cost"]
+    # Completeness spans every contracted source: it is rebuilt for any source's dates.
+    assert energy.whole == () and energy.gold_specs == ["usage_cost", "completeness"]
     sites = plan(lake, SITES_DAY, SITES_DAY + dt.timedelta(days=1))
     assert sites.dated == {} and sites.whole == ("site_live_data",)
-    assert sites.gold_specs == ["site_daily", "site_latest"]
+    assert sites.gold_specs == ["site_daily", "site_latest", "completeness"]
     registers = plan(lake, SITES_DAY, SITES_DAY, ["sites", "parks"])
     assert registers.whole == ("parks", "sites") and registers.dated == {}
     with pytest.raises(UnknownSource, match="unknown source"):
@@ -70,10 +71,10 @@ def test_a_library_backfill_of_energy_dates_leaves_every_other_source_alone(buil
     before = versions(lake)
     report = backfill(lake, ENERGY_DAY, ENERGY_DAY + dt.timedelta(days=1))
     assert set(report.refined) == {"customer_usage", "energy_prices"}
-    assert set(report.gold) == {"usage_cost"}
+    assert set(report.gold) == {"usage_cost", "completeness"}
     assert moved(before, versions(lake)) <= {
         "silver.customer_usage", "quarantine.customer_usage", "silver.energy_prices", "quarantine.energy_prices",
-        "gold.cost_per_interval", "gold.hourly_usage",
+        "gold.cost_per_interval", "gold.hourly_usage", "gold.completeness", "gold.gaps",
     }  # fmt: skip
     only_usage = versions(lake)
     backfill(lake, ENERGY_DAY, ENERGY_DAY, sources=["customer_usage"])
@@ -88,6 +89,7 @@ def test_a_site_backfill_rebuilds_site_gold_for_its_dates_only(built: Path, tmp_
     assert sorted(d for d in report.gold_dates("site_daily") if d) == [SITES_DAY, SITES_DAY + dt.timedelta(days=1)]
     assert moved(before, versions(lake)) <= {
         "silver.site_live_data", "quarantine.site_live_data", "gold.site_daily_stats", "gold.site_latest",
+        "gold.completeness", "gold.gaps",
     }  # fmt: skip
     # The same values (float sums to 1e-9: rows may add up in another order).
     after = delta.scan(lake, table("gold.site_daily_stats")).collect().sort("site_id", "date")
@@ -106,11 +108,11 @@ def test_gridlake_backfill_adds_no_calendar_dates_and_runs_no_other_source(built
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     labels = [line.split(None, 1)[1] for line in out.stdout.splitlines() if line.startswith("ok")]
-    assert all(label.startswith(("refine customer_usage", "refine energy_prices", "gold usage_cost", "publish"))
-               for label in labels), labels  # fmt: skip
+    expected = ("refine customer_usage", "refine energy_prices", "gold usage_cost", "gold completeness", "publish")
+    assert all(label.startswith(expected) for label in labels), labels
     assert moved(before, versions(lake)) <= {
         "silver.customer_usage", "quarantine.customer_usage", "silver.energy_prices", "quarantine.energy_prices",
-        "gold.cost_per_interval", "gold.hourly_usage",
+        "gold.cost_per_interval", "gold.hourly_usage", "gold.completeness", "gold.gaps",
     }  # fmt: skip
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         for calendar in ("parks", "sites", "coins", "solar"):

@@ -120,6 +120,15 @@ def test_run_pending_records_runs_materializations_and_checks(lake: Lake, drop: 
     assert execution.status.value == "FAILED"
     hourly = instance.get_latest_materialization_event(asset_key("gold.hourly_usage"))
     assert hourly.asset_materialization.metadata["dagster/row_count"].value == 1
+    # One usage reading of 288 and 12 prices of 288: the completeness check warns, naming the date.
+    completeness = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(asset_key("gold.completeness"), "series_complete")]
+    )
+    [warned] = completeness.values()
+    evaluation = warned.event.dagster_event.event_specific_data
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.metadata["failing_rows"].value == 2
+    assert evaluation.metadata["failing_dates"].value == "2020-08-05 (2)"
 
 
 @pytest.mark.parametrize("query", ["select count(*) as n from gold.hourly_usage"])

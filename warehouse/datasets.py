@@ -17,6 +17,11 @@ Strategies:
 * `explode`: `prepare` turns one bronze record into several rows (a columnar live-data object
   into readings), numbered in the `element` column.
 
+`series` is the completeness contract of a dated source (transforms/completeness.py): what one
+series is (its key columns), the silver column of a reading's time, the cadence readings are
+expected at, whether its days are local (the park's timezone, from the register) or UTC, and the
+coverage under which the `series_complete` check warns.
+
 `check_records` lets landing reject a whole file whose shape breaks the contract (with a readable
 reason) before anything reaches bronze."""
 
@@ -108,6 +113,21 @@ class Explode:
 
 
 @dataclass(frozen=True)
+class Series:
+    """One series per distinct `key` (no key: the whole source is one series, named `all`);
+    a reading every `cadence_s` seconds of `time` (None: each series' own cadence, inferred per
+    day as the most common spacing of its readings). `local_days`: a day runs from local midnight
+    to local midnight in the timezone of the register row of the same key (23 or 25 hours on
+    clock-change days); else UTC days. `warn_below`: coverage under which a series-day warns."""
+
+    key: tuple[str, ...]
+    time: str
+    cadence_s: int | None
+    local_days: bool = False
+    warn_below: float = 0.99
+
+
+@dataclass(frozen=True)
 class Dataset:
     source: str
     required_fields: tuple[str, ...]
@@ -126,6 +146,8 @@ class Dataset:
     # Called by landing on the first chunk of a file (raw text columns): a returned text rejects
     # the whole file with that reason, before any row reaches bronze.
     check_records: Callable[[pl.DataFrame], str | None] | None = None
+    # Completeness contract (dated sources only).
+    series: Series | None = None
 
     @property
     def bronze(self) -> Table:
@@ -258,6 +280,7 @@ DATASETS: dict[str, Dataset] = {
             prepare=usage_transforms.prepare_usage,
             suite=usage_suite.SUITE,
             silver=LatestWins(keys=("customer_id", "interval_start"), values=("interval_end", "usage_kwh")),
+            series=Series(key=("customer_id",), time="interval_start", cadence_s=300),
         ),
         Dataset(
             source="energy_prices",
@@ -266,6 +289,7 @@ DATASETS: dict[str, Dataset] = {
             prepare=usage_transforms.prepare_prices,
             suite=prices_suite.SUITE,
             silver=LatestWins(keys=("interval_start",), values=("interval_end", "price_per_kwh")),
+            series=Series(key=(), time="interval_start", cadence_s=300),
         ),
         Dataset(
             source="parks",
@@ -290,6 +314,7 @@ DATASETS: dict[str, Dataset] = {
             scope=PerDate(batch_dates=31, track_changes=True),
             reference=Reference("silver.parks", _current_parks, waiting="awaits_park"),
             raw_columns=parks_transforms.RAW_READING_COLUMNS,
+            series=Series(key=("park_name",), time="ts_utc", cadence_s=900, local_days=True),
         ),
         Dataset(
             source="sites",
@@ -328,6 +353,7 @@ DATASETS: dict[str, Dataset] = {
             explode=Explode(element="_element_index"),
             raw_columns=LIVE_RAW,
             check_records=_shape_check("site_live_data"),
+            series=Series(key=("site_id",), time="dt_stamp", cadence_s=600),
         ),
         Dataset(
             source="solar_readings",
@@ -336,6 +362,8 @@ DATASETS: dict[str, Dataset] = {
             prepare=solar_transforms.prepare_solar,
             suite=solar_suite.SUITE,
             silver=LatestWins(keys=("site_id", "ts"), values=solar_transforms.VALUES),
+            # Sites report at their own cadence (the demo's every 3 minutes): inferred per day.
+            series=Series(key=("site_id",), time="ts", cadence_s=None),
         ),
         Dataset(
             source="coin_prices",
@@ -347,6 +375,7 @@ DATASETS: dict[str, Dataset] = {
             silver=LatestWins(keys=("pair", "time"), values=("value",)),
             raw_columns=COIN_RAW,
             check_records=_check_coin_shape,
+            series=Series(key=("pair",), time="time", cadence_s=60),
         ),
     )
 }

@@ -12,7 +12,8 @@ ops.gold_queue as it writes silver (see warehouse/stages/gold.py), so a run kill
 and gold leaves the work queued, not lost.
 
 A gold spec's `calendar` names the Dagster partitions its dates live in; a dated silver source
-shares the calendar of the specs it feeds, so one backfill can select silver and gold together."""
+shares the calendar of the specs it feeds, so one backfill can select silver and gold together
+(completeness, which reads every dated source, has a calendar of its own)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import polars as pl
+
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
 from warehouse.registry import Table, table
-from warehouse.stages import gold_coins, gold_parks, gold_sites, gold_solar, gold_usage_cost
+from warehouse.stages import gold_coins, gold_completeness, gold_parks, gold_sites, gold_solar, gold_usage_cost
 from warehouse.stages.changes import Change
 
 STAGES = ("land", "refine", "gold", "publish")
+
+
+@dataclass(frozen=True)
+class GoldCheck:
+    """A check on the spec's first table after a build: the rows of the built dates that fail
+    it (none: passed). It warns and never blocks."""
+
+    name: str
+    description: str
+    failing: Callable[[Lake, list], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,10 @@ class GoldSpec:
     # Rebuild the given dates; rows written per table.
     build: Callable[[Lake, list], dict[str, int]]
     description: str
+    check: GoldCheck | None = None
+    # Reads sources of several calendars (completeness): its dates live in its own calendar, and
+    # the sources it reads keep the calendar of their other specs.
+    spans: bool = False
 
     @property
     def partitioned(self) -> bool:
@@ -104,6 +121,21 @@ GOLD: tuple[GoldSpec, ...] = (
         build=gold_coins.build,
         description="Rolling 24-hour volatility and rank per coin pair and sample time, and each pair's latest.",
     ),
+    GoldSpec(
+        name="completeness",
+        calendar="completeness",
+        inputs=("parks", *gold_completeness.SOURCES),
+        tables=(gold_completeness.COMPLETENESS, gold_completeness.GAPS),
+        affected=gold_completeness.affected,
+        build=gold_completeness.build,
+        description="Per dated source, series and day: expected, present and missing readings, and every gap.",
+        spans=True,
+        check=GoldCheck(
+            name="series_complete",
+            description="Every series-day built has at least its contract's coverage (warn_below).",
+            failing=gold_completeness.below,
+        ),
+    ),
 )
 GOLD_BY_NAME = {g.name: g for g in GOLD}
 
@@ -125,7 +157,7 @@ def calendar_of(ds: Dataset) -> str | None:
     per-date source feeding no dated gold gets its own); None for sources refined whole."""
     if not ds.per_date:
         return None
-    calendars = {g.calendar for g in fed_by(ds.source) if g.calendar}
+    calendars = {g.calendar for g in fed_by(ds.source) if g.calendar and not g.spans}
     if len(calendars) > 1:
         raise ValueError(f"{ds.source} feeds gold of several calendars: {sorted(calendars)}")
     return calendars.pop() if calendars else ds.source

@@ -609,6 +609,43 @@ _TABLES: tuple[Table, ...] = (
         keys=("pair",),
     ),
     Table(
+        name="completeness",
+        layer="gold",
+        columns=(
+            Column("source", pl.String(), "Dated source the series belongs to (e.g. customer_usage)."),
+            Column("series", pl.String(), "Key value(s) joined by '|' (e.g. a customer id); 'all' if none."),
+            Column("date", pl.Date(), "The series' day (UTC; park-local for park readings); partition."),
+            Column("cadence_seconds", pl.Int64(), "Seconds between expected readings (the contract's, or inferred)."),
+            Column("expected", pl.Int64(), "Readings due: day length / cadence (92-100 on clock-change days)."),
+            Column("present", pl.Int64(), "Distinct reading times in silver that day (at most expected)."),
+            Column("missing", pl.Int64(), "expected - present."),
+            Column("coverage", pl.Float64(), "present / expected."),
+            Column("first", UTC, "First reading of the day (UTC)."),
+            Column("last", UTC, "Last reading of the day (UTC)."),
+        ),
+        description=(
+            "Per source, series and day: readings expected by the series' cadence, present in silver, "
+            "missing, and coverage. A series has a row on the days it has a reading."
+        ),
+        keys=("source", "series", "date"),
+        partition_by="date",
+    ),
+    Table(
+        name="gaps",
+        layer="gold",
+        columns=(
+            Column("source", pl.String(), "Dated source the series belongs to."),
+            Column("series", pl.String(), "The series' key value(s) (as in gold.completeness)."),
+            Column("date", pl.Date(), "The series' day; partition."),
+            Column("gap_start", UTC, "First missing reading time (UTC)."),
+            Column("gap_end", UTC, "End of the gap, exclusive: the next reading, or the end of the day."),
+            Column("missing", pl.Int64(), "Readings missing in [gap_start, gap_end)."),
+        ),
+        description="Every run of missing readings of a series on a day, as [gap_start, gap_end).",
+        keys=("source", "series", "gap_start"),
+        partition_by="date",
+    ),
+    Table(
         name="ingest_log",
         layer="ops",
         columns=(
@@ -694,6 +731,19 @@ _TABLES: tuple[Table, ...] = (
             "gold build removes the rows it has rebuilt (what the gold sensor and `gridlake run` read)."
         ),
         keys=("gold", "date", "change_id"),
+    ),
+    Table(
+        name="gold_builds",
+        layer="ops",
+        columns=(
+            Column("gold", pl.String(), "Gold spec (warehouse/plan.py) that was built."),
+            Column("date", pl.Date(), "Gold date built (null: an unpartitioned spec, built whole)."),
+            Column("inputs", pl.String(), "JSON object: each silver table read -> its Delta version at build time."),
+            Column("outputs", pl.String(), "JSON object: each gold table written -> its Delta version after."),
+            Column("built_at", UTC, "When the build finished."),
+        ),
+        description="One row per gold spec and date built: the table versions it read and wrote (what explain shows).",
+        keys=("gold", "date", "built_at"),
     ),
     Table(
         name="alerts",

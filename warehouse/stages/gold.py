@@ -13,6 +13,7 @@ date twice is harmless (every gold write replaces whole partitions)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ import polars as pl
 
 from warehouse import delta, locks
 from warehouse.lake import Lake
-from warehouse.plan import GOLD, GoldSpec, fed_by
+from warehouse.plan import GOLD, GoldSpec, fed_by, silver_tables_of
 from warehouse.registry import table
 from warehouse.stages.changes import Change
 
 QUEUE = table("ops.gold_queue")
+BUILDS = table("ops.gold_builds")
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,24 @@ def _rebuild(lake: Lake, spec: GoldSpec, dates: Iterable[dt.date | None] | None)
     if not chosen:
         return report
     build_dates = chosen if spec.partitioned else [None]
+    # The versions read are taken before the build: a refine committing during it queues the
+    # dates again, and the next build records the newer versions.
+    inputs = {t.qualified: delta.version(lake, t) for t in silver_tables_of(spec)}
     report.rows = spec.build(lake, [d for d in build_dates if d is not None] if spec.partitioned else build_dates)
+    record_build(lake, spec, chosen, inputs)
     report.acknowledged = acknowledge(lake, spec, work, chosen)
     return report
+
+
+def record_build(lake: Lake, spec: GoldSpec, dates: Iterable[dt.date | None], inputs: dict[str, int | None]) -> None:
+    """One ops.gold_builds row per date built: the silver versions read and gold versions written."""
+    outputs = {t.qualified: delta.version(lake, t) for t in spec.tables}
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        (spec.name, d, json.dumps(inputs, sort_keys=True), json.dumps(outputs, sort_keys=True), now)
+        for d in (dates if spec.partitioned else [None])
+    ]
+    delta.append(lake, BUILDS, pl.DataFrame(rows, schema=BUILDS.schema, orient="row"))
 
 
 def acknowledge(lake: Lake, spec: GoldSpec, work: Queued, dates: Iterable[dt.date | None]) -> int:
