@@ -493,6 +493,62 @@ def tables(lake_root: str | None) -> None:
 
 @main.command()
 @lake_option
+@click.argument("source")
+@click.option("--series", default=None, help="One series: its key as in gold.completeness (e.g. a customer id).")
+@click.option("--date", "day", default=None, type=DATE, help="One date (the source's day: UTC, park-local for parks).")
+@click.option("--start", default=None, type=DATE, help="First date (inclusive).")
+@click.option("--end", default=None, type=DATE, help="Last date (inclusive).")
+@click.option("--all", "every", is_flag=True, help="List complete series-days too (default: only those with gaps).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def gaps(
+    lake_root: str | None,
+    source: str,
+    series: str | None,
+    day: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    every: bool,
+    fmt: str,
+) -> None:
+    """Is SOURCE complete? Readings expected by its cadence, present and missing per series and
+    day; with --series or --date, every gap as [gap_start, gap_end)."""
+    import polars as pl
+
+    from warehouse import catalog
+    from warehouse import gaps as read_gaps
+
+    if day is not None:
+        start = end = day
+    if start is not None and end is not None and end < start:
+        raise click.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
+    try:
+        found = read_gaps.report(_lake(lake_root), source, series, start, end)
+    except read_gaps.UnknownSource as unknown:
+        raise click.BadParameter(str(unknown), param_hint="SOURCE") from None
+    except catalog.NoLake as missing:
+        raise click.UsageError(str(missing)) from None
+    days = found.days if every else found.days.filter(pl.col("missing") > 0)
+    detail = series is not None or day is not None
+    if fmt != "table":
+        _print(found.gaps if detail else days, fmt)
+        return
+    click.echo(found.summary())
+    if days.height:
+        click.echo(_print_table(days.with_columns(pl.col("coverage").round(4))))
+    if detail and found.gaps.height:
+        click.echo(_print_table(found.gaps, title="gaps: [gap_start, gap_end), all times UTC"))
+    elif days.height and not detail:
+        click.echo("--series or --date lists each gap")
+
+
+def _print_table(frame: pl.DataFrame, title: str | None = None) -> str:
+    from orchestration.display import table
+
+    return table(frame, title=title)
+
+
+@main.command()
+@lake_option
 @click.option(
     "--vacuum-hours",
     default=7 * 24,

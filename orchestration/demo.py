@@ -42,6 +42,11 @@ DEMO_QUERIES = {
         "WHERE date_trunc('minute', time) = (SELECT date_trunc('minute', max(time)) FROM gold.coin_latest) "
         "ORDER BY rank LIMIT 5"
     ),
+    "Completeness: readings each source's cadence expects and misses, per day (gold.completeness)": (
+        "SELECT source, date, count(*) AS series, sum(expected)::BIGINT AS expected, sum(missing)::BIGINT AS missing, "
+        "round(min(coverage), 3) AS worst_coverage FROM gold.completeness GROUP BY ALL HAVING sum(missing) > 0 "
+        "ORDER BY source, date LIMIT 8"
+    ),
     "Files landed (ops.ingest_log)": (
         "SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
         "sum(rows_valid)::BIGINT AS valid, sum(rows_quarantined)::BIGINT AS quarantined "
@@ -73,6 +78,15 @@ def _serve_hint(lake: Lake) -> None:
     click.echo("  dashboard: http://127.0.0.1:8000/dashboard   docs: http://127.0.0.1:8000/docs")
 
 
+def _gaps_of_one_customer(lake: Lake, day: dt.date) -> None:
+    from warehouse.gaps import report
+
+    found = report(lake, "customer_usage", series="1", start=day, end=day)
+    click.echo(f"\nThe hour held back, as a gap (gridlake gaps customer_usage --series 1 --date {day})")
+    click.echo("  " + found.summary())
+    click.echo(table(found.gaps))
+
+
 def run_demo(lake: Lake, customers: int, days: int) -> None:
     from orchestration.run import run_pending
     from warehouse.generate.coins import generate_coins
@@ -83,7 +97,11 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     from warehouse.generate.usage import generate_usage
 
     click.echo(f"lake: {lake.root}")
-    n = _drop(lake, generate_usage(customers, START, days, per="hour", fmt="csv"))
+    # One hourly usage file is held back, as if the meters' head-end missed an hour: a gap that
+    # gold.completeness and `gridlake gaps` show.
+    held = f"usage_{START + dt.timedelta(days=days - 1)}T13-00.csv"
+    usage = [(path, data) for path, data in generate_usage(customers, START, days, per="hour", fmt="csv")]
+    n = _drop(lake, [(path, data) for path, data in usage if not path.endswith(held)])
     n += _drop(
         lake, generate_usage(customers, START, 1, per="day", fmt="ndjson", gzip=True, first_customer=customers + 1)
     )
@@ -103,7 +121,8 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     for title, sql in DEMO_QUERIES.items():
         click.echo(f"\n{title}\n  {sql}")
         click.echo(table(catalog.query(lake, sql)))
-    click.echo('\nTry: gridlake sql "select * from gold.hourly_usage limit 5"   |   make ui')
+    _gaps_of_one_customer(lake, START + dt.timedelta(days=days - 1))
+    click.echo('\nTry: gridlake sql "select * from gold.hourly_usage limit 5" | gridlake gaps coin_prices | make ui')
     _serve_hint(lake)
     if not summary.ok:
         raise click.ClickException("some runs failed; see above")

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from orchestration.cli import main
 from tests.builders import DAY, prices_json, read, ts, usage_csv
 from tests.conftest import REAL_DATA, Drop
 from transforms.completeness import coverage, gaps, inferred_cadence, series_readings
@@ -126,6 +128,23 @@ def test_holes_in_usage_and_prices_then_a_late_file_closes_them(lake: Lake, drop
         ("customer_usage", "2"),
         ("energy_prices", "all"),
     }
+
+    # The same through `gridlake gaps`: a summary, the series-days with gaps, each gap.
+    cli = CliRunner()
+    out = cli.invoke(main, ["gaps", "customer_usage", "--lake", lake.root, "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    listed = pl.read_csv(out.output.encode())
+    assert listed["series"].cast(pl.String).to_list() == ["1", "2"] and listed["missing"].to_list() == [11, 276]
+    out = cli.invoke(
+        main, ["gaps", "customer_usage", "--lake", lake.root, "--series", "1", "--date", DAY], env={"COLUMNS": "120"}
+    )
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[0] == (
+        "customer_usage: 1 series-days, 1 with gaps; 11 of 288 expected readings missing (96.2 % present)"
+    )
+    assert "2020-08-05 10:00:00+00:00   2020-08-05 10:30:00+00:00         6" in out.output
+    refused = cli.invoke(main, ["gaps", "hourly_usage", "--lake", lake.root])
+    assert refused.exit_code == 2 and "no completeness contract for 'hourly_usage'" in refused.output
 
     # The missing readings arrive in a later file: the date is rebuilt and customer 1 is whole.
     drop("customer_usage", "late.csv", usage_csv(usage_rows(1, sorted(holes))))

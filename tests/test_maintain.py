@@ -25,7 +25,7 @@ from warehouse.lake import Lake
 from warehouse.maintain import RetentionTooShort, files_per_partition, maintain
 from warehouse.registry import TABLES, table
 from warehouse.stages import land
-from warehouse.stages.pipeline import PipelineReport, backfill, land_all, process_pending
+from warehouse.stages.pipeline import PipelineReport, backfill, land_all, process_pending, refine_pending
 
 DAYS = [COIN_T0.date() + dt.timedelta(days=i) for i in range(4)]
 PAIRS = [f"p{i}/usd" for i in range(4)]
@@ -130,6 +130,37 @@ def test_the_horizon_waits_for_dates_still_to_be_refined(
     # Now nothing holds it back: one day of retention keeps day 3 and day 4.
     assert {a.horizon for a in maintain(lake).of("purge")} == {DAYS[2]}
     assert dates_of(lake, "silver.coin_prices") == DAYS[2:]
+
+
+def test_the_horizon_waits_for_rollups_not_built_yet_and_says_so(lake: Lake, drop: Drop) -> None:
+    four_days(lake, drop)
+    # A late sample for day 2, refined but not rolled up: volatility of day 2 (and 3) is queued.
+    drop("coin_prices", "late.json", js([rec("p0/usd", epoch(1440 + 7), 3.0)]))
+    report = PipelineReport()
+    land_all(lake, "test", report)
+    refine_pending(lake, "test", report)
+    lake = with_settings(lake, coin_retention="1d")
+    done = maintain(lake)
+    # The window alone would keep only days 3 and 4; day 2's volatility still reads day 1 and 2.
+    assert {a.horizon for a in done.of("purge")} == {DAYS[0]}
+    [held] = done.of("hold")
+    assert (held.table_name, held.horizon) == ("silver.coin_prices", DAYS[0])
+    assert held.note is not None
+    assert f"rows before {DAYS[2]} are past retention" in held.note
+    assert f"gold.coin_volatility (reads from {DAYS[0]})" in held.note
+    assert f"gold.completeness (reads from {DAYS[0]})" in held.note
+    recorded = read(lake, "ops.maintenance").filter(action="hold")
+    assert recorded["note"].to_list() == [held.note]
+    assert dates_of(lake, "silver.coin_prices") == DAYS
+
+    # Rolled up, the purge goes to the window's horizon and the new volatility stays.
+    process_pending(lake)
+    rolled = gold(lake)
+    assert rolled.filter(pair="p0/usd", time=COIN_T0 + dt.timedelta(days=1, minutes=7)).height == 1
+    later = maintain(lake)
+    assert {a.horizon for a in later.of("purge")} == {DAYS[2]} and not later.of("hold")
+    assert dates_of(lake, "silver.coin_prices") == DAYS[2:]
+    assert gold(lake).equals(rolled)
 
 
 def test_retention_window_parsing() -> None:

@@ -3,7 +3,9 @@ compaction of small files and vacuum, each recorded in ops.maintenance.
 
 * **Purge** (sources in warehouse/retention.py): bronze and silver dates before the horizon are
   deleted; gold, quarantine and the ops counts are kept, so every gold row and every file's
-  reconciliation survive. The horizon never passes a date with files still waiting to be refined.
+  reconciliation survive. The horizon never passes a date with files still waiting to be refined,
+  nor a date a queued gold rollup (volatility, completeness) still has to read: raw rows are
+  rolled up before they are deleted, and a `hold` action says which rollups held the purge.
 * **Optimize**: a table with a partition (or, unpartitioned, a table) of at least `min_files`
   data files is compacted (delta-rs `optimize.compact`); minute files make many.
 * **Vacuum**: data files no version newer than `vacuum_hours` references are deleted. The
@@ -24,12 +26,14 @@ import pyarrow as pa
 
 from warehouse import delta, retention
 from warehouse.lake import Lake
+from warehouse.plan import GOLD
 from warehouse.registry import TABLES, Table, table
 from warehouse.stages import refine
 
 MIN_VACUUM_HOURS = 7 * 24
 DEFAULT_MIN_FILES = 8
 MAINTENANCE = table("ops.maintenance")
+QUEUE = table("ops.gold_queue")
 
 
 class RetentionTooShort(ValueError):
@@ -45,6 +49,7 @@ class Action:
     files_added: int = 0
     horizon: dt.date | None = None
     version: int | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -89,28 +94,66 @@ def maintain(
     return report
 
 
-def purge_horizon(lake: Lake, source: str) -> dt.date | None:
-    """The first date to keep: the date of (newest sample - window), held back to the earliest
-    date still waiting to be refined."""
+def window_horizon(lake: Lake, source: str) -> dt.date | None:
+    """The date of (newest sample - window): where the retention window alone would purge to."""
     policy = retention.RETENTION[source]
     silver = table(f"silver.{source}")
     newest = delta.scan(lake, silver).select(pl.col(policy.time_column).max()).collect().item()
     if newest is None:
         return None
-    horizon: dt.date = (newest - policy.window(lake.settings)).date()
+    return (newest - policy.window(lake.settings)).date()
+
+
+def rollups_waiting(lake: Lake, source: str) -> dict[str, dt.date]:
+    """Per gold rollup (its first table) built from `source` with dates still queued: the first raw date its queued
+    work reads (a day before its first queued date: a rolling 24-hour figure of day D reads D-1)."""
+    if not delta.exists(lake, QUEUE):
+        return {}
+    fed = {spec.name: spec.tables[0].qualified for spec in GOLD if source in spec.inputs and spec.partitioned}
+    firsts = (
+        delta.scan(lake, QUEUE)
+        .filter(pl.col("gold").is_in(list(fed)) & pl.col("date").is_not_null())
+        .group_by("gold")
+        .agg(pl.col("date").min())
+        .collect()
+    )
+    return {fed[name]: first - dt.timedelta(days=1) for name, first in firsts.iter_rows()}
+
+
+def purge_horizon(lake: Lake, source: str) -> dt.date | None:
+    """The first date to keep: the retention window's horizon, held back to the earliest date
+    still waiting to be refined and to the first date rollups not yet rebuilt still read."""
+    horizon = window_horizon(lake, source)
+    if horizon is None:
+        return None
     pending = [d for d in refine.pending_dates(lake, source) if d is not None]
-    return min([horizon, *pending])
+    return min([horizon, *pending, *rollups_waiting(lake, source).values()])
 
 
 def purge(lake: Lake, source: str) -> list[Action]:
     horizon = purge_horizon(lake, source)
     previous = retention.horizon(lake, source)
-    if horizon is None or (previous is not None and horizon <= previous):
-        return []
     actions = []
+    window = window_horizon(lake, source)
+    if horizon is not None and window is not None and horizon < window:
+        # Said, not silent: the rows the window would drop stay until their rollups are built.
+        waiting = rollups_waiting(lake, source)
+        held = {name: d for name, d in waiting.items() if d < window}
+        if held:
+            actions.append(Action(f"silver.{source}", "hold", horizon=horizon, note=_held_note(source, window, held)))
+    if horizon is None or (previous is not None and horizon <= previous):
+        return actions
     for t in (table(f"bronze.{source}"), table(f"silver.{source}")):
         actions.append(_delete_before(lake, t, horizon))
     return actions
+
+
+def _held_note(source: str, window: dt.date, held: dict[str, dt.date]) -> str:
+    names = ", ".join(f"{name} (reads from {d})" for name, d in sorted(held.items()))
+    return (
+        f"{source}: rows before {window} are past retention but kept until these gold rollups are "
+        f"rebuilt from them: {names}; run `gridlake run` first"
+    )
 
 
 def _delete_before(lake: Lake, t: Table, horizon: dt.date) -> Action:
@@ -178,4 +221,5 @@ def record(lake: Lake, report: MaintenanceReport, run_id: str, now: dt.datetime 
         return
     at = now or dt.datetime.now(dt.UTC)
     frame = report.frame().with_columns(at=pl.lit(at, dtype=pl.Datetime("us", "UTC")), run_id=pl.lit(run_id))
+    delta.add_missing_columns(lake, MAINTENANCE)
     delta.append(lake, MAINTENANCE, frame)

@@ -782,11 +782,17 @@ _TABLES: tuple[Table, ...] = (
             Column("at", UTC, "When the action was committed."),
             Column("run_id", pl.String(), "Run (or `cli`) that maintained the lake."),
             Column("table_name", pl.String(), "Qualified table, e.g. silver.coin_prices."),
-            Column("action", pl.String(), "purge (retention), optimize (compaction) or vacuum."),
+            Column(
+                "action",
+                pl.String(),
+                "purge (retention), hold (a purge held back for rollups not built yet), optimize (compaction) "
+                "or vacuum.",
+            ),
             Column(
                 "horizon",
                 pl.Date(),
-                "purge: first event date kept; older dates are gone and never refined again (else null).",
+                "purge: first event date kept; older dates are gone and never refined again. hold: the date "
+                "the purge was held back to (else null).",
             ),
             Column("rows_removed", pl.Int64(), "purge: rows deleted."),
             Column(
@@ -794,6 +800,7 @@ _TABLES: tuple[Table, ...] = (
             ),
             Column("files_added", pl.Int64(), "Data files written (optimize: the compacted files)."),
             Column("version", pl.Int64(), "Table version after the action (null: nothing committed)."),
+            Column("note", pl.String(), "hold: which rollups still read the rows past retention (else null)."),
         ),
         description="What `gridlake maintain` did to each table: retention purges, compactions, vacuums.",
     ),
