@@ -549,6 +549,41 @@ def _print_table(frame: pl.DataFrame, title: str | None = None) -> str:
 
 @main.command()
 @lake_option
+@click.argument("table_name", metavar="TABLE")
+@click.argument("key", nargs=-1, required=True, metavar="COLUMN=VALUE...")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def explain(lake_root: str | None, table_name: str, key: tuple[str, ...], fmt: str) -> None:
+    """Where a gold value came from: the row, the build that wrote it, the silver rows it read
+    (at the versions it read), their bronze rows (file, hash, row number, ingest time, run; kept,
+    superseded, duplicate or quarantined) and the rules they passed. Times are ISO-8601 (naive =
+    UTC), e.g. `gridlake explain gold.cost_per_interval customer_id=42 interval_start=2020-08-05T10:05:00Z`."""
+    from warehouse import catalog
+    from warehouse import explain as lineage
+
+    pairs = {}
+    for item in key:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise click.BadParameter(f"{item!r} is not COLUMN=VALUE", param_hint="KEY")
+        pairs[column] = value
+    lake = _lake(lake_root)
+    try:
+        catalog.require_tables(lake)
+        found = lineage.explain(lake, table_name, pairs)
+    except catalog.NoLake as missing:
+        raise click.UsageError(str(missing)) from None
+    except lineage.ExplainError as problem:
+        raise click.UsageError(str(problem)) from None
+    if fmt == "json":
+        click.echo(json.dumps(found.to_json(), indent=2))
+        return
+    from orchestration.display import explanation
+
+    click.echo(explanation(found))
+
+
+@main.command()
+@lake_option
 @click.option(
     "--vacuum-hours",
     default=7 * 24,
