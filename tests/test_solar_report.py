@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from tests.conftest import Drop
@@ -25,7 +26,7 @@ from warehouse import delta
 from warehouse.generate.solar import batches
 from warehouse.lake import Lake
 from warehouse.registry import table
-from warehouse.solar_report import write_report
+from warehouse.solar_report import SolarData, _generation_figure, power, write_report
 from warehouse.stages.pipeline import process_pending
 
 UTC = dt.UTC
@@ -238,6 +239,39 @@ def test_days_keeps_the_last_utc_days_present(solar_lake: tuple[Lake, Dropped], 
     assert_kpis(parse(write_report(lake, tmp_path / "all.html", days=30).read_text()), dropped.totals())
     with pytest.raises(ValueError, match="at least 1"):
         write_report(lake, tmp_path / "none.html", days=0)
+
+
+def test_generation_is_charted_as_mean_power_at_the_sites_own_cadence() -> None:
+    """3-minute readings of a constant 0.1 kWh: 2 kW flat, never the 1-or-2-readings-per-5-minutes
+    zig-zag of energy summed into 5-minute buckets; a 10-minute site next to it keeps its own."""
+    start = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    three = [start + dt.timedelta(minutes=3 * i) for i in range(100)]
+    ten = [start + dt.timedelta(minutes=10 * i) for i in range(30)]
+    readings = pl.DataFrame(
+        {
+            "site_id": ["A"] * 100 + ["B"] * 30,
+            "ts": three + ten,
+            "generated_kwh": [0.1] * 100 + [0.5] * 30,
+            "consumed_kwh": [0.05] * 100 + [1.0] * 30,
+            "is_anomaly": [False] * 130,
+        }
+    )
+    data = SolarData(readings, pl.DataFrame(schema={"site_id": pl.String}), pl.DataFrame(), [start.date()])
+    points = power(readings)
+    assert points.group_by("site_id").agg(pl.col("cadence_s").first()).sort("site_id").rows() == [
+        ("A", 180),
+        ("B", 600),
+    ]
+    figure = _generation_figure(data)
+    assert figure is not None
+    traces = {(t.legendgroup, t.x[0] and len(t.x)): list(t.y) for t in figure.data}
+    assert traces[("Generated", 100)] == pytest.approx([2.0] * 100)  # 0.1 kWh / 0.05 h
+    assert traces[("Consumed", 100)] == pytest.approx([1.0] * 100)
+    assert traces[("Generated", 30)] == pytest.approx([3.0] * 30)  # 0.5 kWh / (1/6) h
+    assert (figure.layout.yaxis.title.text, figure.layout.yaxis2.title.text) == (
+        "kW, mean per 3 min",
+        "kW, mean per 10 min",
+    )
 
 
 def test_an_empty_lake_gets_a_page_that_says_so(lake: Lake, tmp_path: Path) -> None:

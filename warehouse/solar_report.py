@@ -5,8 +5,9 @@ Sections, over the last `days` UTC days present in the lake (all of them by defa
 
 * headline figures: generated, consumed and net energy, readings, anomalies, anomaly rate;
 * a KPI table per site with the same figures (from `gold.solar_site_daily`);
-* generation vs consumption per site over time (from `silver.solar_readings`, summed per time
-  bucket over readings without a row anomaly, the bucket widening with the span shown);
+* generation vs consumption per site over time, as mean power (kW) at the site's own cadence
+  (inferred from its readings' spacing), averaged over wider buckets only when the span shown
+  has more than MAX_POINTS readings; from `silver.solar_readings` without row anomalies;
 * net energy per site and day (`gold.solar_site_daily`);
 * anomalous readings per day, stacked per site (`gold.solar_anomalies`).
 
@@ -32,6 +33,7 @@ import polars as pl
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from transforms.completeness import inferred_cadence
 from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.registry import table
@@ -169,27 +171,56 @@ def _naive(values: list[dt.datetime]) -> list[str]:
     return [v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") for v in values]
 
 
-def _bucket(readings: pl.DataFrame) -> tuple[str, str]:
+def power(readings: pl.DataFrame) -> pl.DataFrame:
+    """Each reading as mean power over its interval (kW = kWh / hours), at its site's own cadence
+    (the most common spacing of its readings: transforms.completeness.inferred_cadence). Summing
+    energy into fixed buckets would zig-zag wherever the cadence does not divide the bucket (3-minute
+    readings give one or two per 5 minutes); a mean power does not."""
+    rows = readings.lazy().select(series="site_id", date=pl.lit(0), time="ts")
+    cadence = inferred_cadence(rows).collect().select(site_id="series", cadence_s="cadence_s")
+    hours = pl.col("cadence_s") / 3600
+    return (
+        readings.join(cadence, on="site_id", how="inner")
+        .with_columns(generated_kw=pl.col("generated_kwh") / hours, consumed_kw=pl.col("consumed_kwh") / hours)
+        .sort("site_id", "ts")
+    )
+
+
+def _bucket(readings: pl.DataFrame) -> tuple[str | None, str]:
+    """(None, the cadence) when every reading fits as a point; else the narrowest wider bucket that
+    keeps a site's series at most MAX_POINTS long, averaged."""
     span = readings["ts"].max() - readings["ts"].min()  # type: ignore[operator]
     assert isinstance(span, dt.timedelta)
+    cadence = int(readings["cadence_s"].max())  # type: ignore[arg-type]
+    if span.total_seconds() / cadence <= MAX_POINTS:
+        return None, "reading"
     widths = {"5m": 5, "15m": 15, "30m": 30, "1h": 60, "3h": 180, "1d": 1440}
     for every, label in BUCKETS:
-        if span / dt.timedelta(minutes=widths[every]) <= MAX_POINTS:
+        if widths[every] * 60 > cadence and span / dt.timedelta(minutes=widths[every]) <= MAX_POINTS:
             return every, label
     return BUCKETS[-1]
+
+
+def _duration(seconds: int) -> str:
+    minutes = seconds / 60
+    return f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
 
 
 def _generation_figure(data: SolarData) -> go.Figure | None:
     normal = data.readings.filter(~pl.col("is_anomaly"))
     if normal.is_empty():
         return None
-    every, label = _bucket(normal)
-    series = (
-        normal.sort("ts")
-        .group_by_dynamic("ts", every=every, group_by="site_id")
-        .agg(pl.col("generated_kwh").sum(), pl.col("consumed_kwh").sum())
-        .sort("site_id", "ts")
-    )
+    points = power(normal)
+    if points.is_empty():  # one reading per site: no spacing to tell its power by
+        return None
+    every, label = _bucket(points)
+    series = points
+    if every is not None:
+        series = (
+            points.group_by_dynamic("ts", every=every, group_by="site_id")
+            .agg(pl.col("generated_kw").mean(), pl.col("consumed_kw").mean())
+            .sort("site_id", "ts")
+        )
     sites = sorted(series["site_id"].unique().to_list())
     fig = make_subplots(
         rows=len(sites), cols=1, shared_xaxes=True, subplot_titles=sites, vertical_spacing=min(0.08, 0.3 / len(sites))
@@ -198,8 +229,8 @@ def _generation_figure(data: SolarData) -> go.Figure | None:
         part = series.filter(site_id=site)
         x = _naive(part["ts"].to_list())
         for column, name, colour in (
-            ("generated_kwh", "Generated", GENERATED_COLOUR),
-            ("consumed_kwh", "Consumed", CONSUMED_COLOUR),
+            ("generated_kw", "Generated", GENERATED_COLOUR),
+            ("consumed_kw", "Consumed", CONSUMED_COLOUR),
         ):
             fig.add_trace(
                 go.Scatter(
@@ -210,13 +241,15 @@ def _generation_figure(data: SolarData) -> go.Figure | None:
                     showlegend=row == 1,
                     mode="lines",
                     line={"color": colour, "width": 2},
-                    fill="tozeroy" if column == "generated_kwh" else None,
-                    hovertemplate=f"{html.escape(site)}<br>%{{x}} UTC<br>{name}: %{{y:,.1f}} kWh<extra></extra>",
+                    fill="tozeroy" if column == "generated_kw" else None,
+                    hovertemplate=f"{html.escape(site)}<br>%{{x}} UTC<br>{name}: %{{y:,.1f}} kW<extra></extra>",
                 ),
                 row=row,
                 col=1,
             )
-        fig.update_yaxes(title_text=f"kWh per {label}", row=row, col=1)
+        if every is None:
+            label = _duration(int(part["cadence_s"][0]))
+        fig.update_yaxes(title_text=f"kW, mean per {label}", row=row, col=1)
     fig.update_xaxes(title_text="Time (UTC)", row=len(sites), col=1)
     fig.update_layout(
         template="plotly_white",
@@ -387,7 +420,7 @@ def _page(lake: Lake, data: SolarData, days: int | None, generated_at: dt.dateti
             (
                 "chart-generation",
                 "Generation vs consumption per site",
-                "Energy per time bucket from the validated readings, anomalous readings left out.",
+                "Mean power (kW) at each site's own reading cadence; anomalous readings left out.",
                 _generation_figure(data),
             ),
             (
