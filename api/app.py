@@ -27,9 +27,12 @@ from warehouse import ingest as ingest_
 from warehouse import query as door
 from warehouse import reads
 from warehouse.datasets import DATASETS
+from warehouse.gaps import UnknownSource, check_source
 from warehouse.keys import KeyStore
 from warehouse.lake import Lake
+from warehouse.registry import Table
 from warehouse.serving import Engine
+from warehouse.stages.gold_completeness import COMPLETENESS, GAPS
 
 log = logging.getLogger("gridlake.api")
 # FastAPI reads route parameters from their annotations, evaluated here (no postponed annotations
@@ -38,6 +41,10 @@ From = Annotated[str | None, Query(alias="from", description="First date, YYYY-M
 To = Annotated[str | None, Query(description="Day after the last date, YYYY-MM-DD (exclusive).")]
 Size = Annotated[int | None, Query(alias="page_size", description="Rows per page, 1 to 10,000 (100).")]
 Format = Annotated[str | None, Query(alias="format", description="json (default), csv or parquet.")]
+Series = Annotated[
+    str | None,
+    Query(description="One series: a customer id, park, site, pair, or 'all'; default every series the key reads."),
+]
 
 
 def _secret(lake: Lake) -> bytes:
@@ -158,6 +165,24 @@ def create_app(lake: Lake) -> FastAPI:
         result = reads.park_readings(engine, park, begin, end, rows, cursors.read(question, cursor))
         return paged(result, question, form_, {"park_name": park})
 
+    def dated(
+        name: str,
+        read: Any,
+        start: str | None,
+        to: str | None,
+        only: Any,
+        size: int | None,
+        cursor: str | None,
+        form: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> Response:
+        """A list by date: dates [from, to), one optional filter (part of the cursor's question), paged."""
+        begin, end = day("from", start), day("to", to)
+        ordered(begin, end, reads.INTERVALS["1d"].cap)
+        rows, form_ = page_size(size), fmt(form)
+        question = f"{name}|{begin}|{end}|{only}"
+        return paged(read(engine, begin, end, only, rows, cursors.read(question, cursor)), question, form_, extra)
+
     def daily(
         request: Request,
         name: str,
@@ -170,13 +195,9 @@ def create_app(lake: Lake) -> FastAPI:
         cursor: str | None,
         form: str | None,
     ) -> Response:
-        """A daily-stats list: dates [from, to), one optional filter, paged."""
+        """A daily-stats list: the key needs `scope`."""
         gate.require(gate.key(request), scope)
-        begin, end = day("from", start), day("to", to)
-        ordered(begin, end, reads.INTERVALS["1d"].cap)
-        rows, form_ = page_size(size), fmt(form)
-        question = f"{name}|{begin}|{end}|{only}"
-        return paged(read(engine, begin, end, only, rows, cursors.read(question, cursor)), question, form_)
+        return dated(name, read, start, to, only, size, cursor, form)
 
     @app.get("/v1/parks/daily", tags=["parks"])
     def park_daily(
@@ -357,6 +378,62 @@ def create_app(lake: Lake) -> FastAPI:
         question = f"pair|{name}|{begin}|{end}"
         result = reads.pair_history(engine, name, begin, end, rows, cursors.read(question, cursor))
         return paged(result, question, form_, {"pair": name})
+
+    # Completeness ----------------------------------------------------------------------------
+
+    def per_source(
+        request: Request,
+        t: Table,
+        source: str,
+        start: str | None,
+        to: str | None,
+        series: str | None,
+        size: int | None,
+        cursor: str | None,
+        form: str | None,
+    ) -> Response:
+        """Rows of `t` for one source, dates [from, to), the series the key reads (api/auth.py)."""
+        chosen = gate.series(gate.key(request), source, series)
+        try:
+            check_source(source)
+        except UnknownSource as unknown:
+            raise StarletteHTTPException(404, str(unknown)) from None
+
+        def read(engine: Engine, begin: Any, end: Any, only: Any, rows: int, after: Any) -> reads.Result:
+            return reads.source_rows(engine, t, source, begin, end, only, rows, after)
+
+        return dated(f"{t.qualified}|{source}", read, start, to, chosen, size, cursor, form, {"source": source})
+
+    @app.get("/v1/completeness/{source}", tags=["completeness"])
+    def completeness(
+        request: Request,
+        source: str,
+        start: From = None,
+        to: To = None,
+        series: Series = None,
+        size: Size = None,
+        cursor: str | None = None,
+        form: Format = None,
+    ) -> Response:
+        """Per series and day of one source (customer_usage, energy_prices, park_readings,
+        site_live_data, solar_readings, coin_prices): the readings its cadence expects, those
+        present, missing, and coverage; by date and series."""
+        return per_source(request, COMPLETENESS, source, start, to, series, size, cursor, form)
+
+    @app.get("/v1/gaps/{source}", tags=["completeness"])
+    def gaps(
+        request: Request,
+        source: str,
+        start: From = None,
+        to: To = None,
+        series: Series = None,
+        size: Size = None,
+        cursor: str | None = None,
+        form: Format = None,
+    ) -> Response:
+        """Every run of missing readings of one source's series, as [gap_start, gap_end), by date,
+        series and gap_start."""
+        return per_source(request, GAPS, source, start, to, series, size, cursor, form)
 
     # Administration --------------------------------------------------------------------------
 

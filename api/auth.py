@@ -3,7 +3,9 @@ header, or a dashboard session cookie; the scope each route needs; a rate limit 
 
 A missing, malformed, unknown or revoked key answers 401 with the same message, so a caller
 learns nothing about which keys exist. A key without the route's scope answers 403; a customer
-key asking for another customer answers 404, as if that customer did not exist."""
+key asking for another customer answers 404, as if that customer did not exist. Completeness and
+gaps are read per source: `operator` reads every source, `market` the price sources, a customer
+key its own series of customer usage."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from warehouse.keys import ApiKey, KeyStore
 
 SESSION_COOKIE = "gridlake_session"
 SESSION_SECONDS = 12 * 3600
+# The sources whose completeness and gaps the market scope reads (operator reads every source).
+MARKET_SOURCES = ("coin_prices", "energy_prices")
 UNAUTHORIZED = "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 
 
@@ -114,3 +118,21 @@ class Gate:
             raise HTTPException(403, f"this key's scopes ({', '.join(key.scopes)}) do not include customer:<id>")
         if customer not in key.customers:
             raise HTTPException(404, f"no customer {customer!r}")
+
+    @staticmethod
+    def series(key: ApiKey, source: str, series: str | None) -> list[str] | None:
+        """The series of `source` a key reads in completeness and gaps, given the one asked for:
+        None for every series. A customer key reads customer_usage only, and only its own
+        customers' series (the series is the customer id): forced to them when none is asked,
+        another id is 'not found' as for usage. Any other source or scope answers 403."""
+        if key.allows("operator") or (source in MARKET_SOURCES and key.allows("market")):
+            return None if series is None else [series]
+        if source == "customer_usage" and key.customers:
+            if series is None:
+                return sorted(key.customers)
+            Gate.customer(key, series)
+            return [series]
+        needed = {"customer_usage": "operator or customer:<id>"} | dict.fromkeys(MARKET_SOURCES, "operator or market")
+        raise HTTPException(
+            403, f"this key's scopes ({', '.join(key.scopes)}) do not include {needed.get(source, 'operator')}"
+        )

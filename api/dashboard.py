@@ -2,8 +2,9 @@
 so they work with no internet. Sign-in is a form that takes an API key and opens a session (an
 HttpOnly, SameSite=Strict cookie holding a random token, never the key); each panel shows what
 the key's scopes allow: a customer's daily usage and cost, park energy by day and type, battery
-state of charge, solar generation against consumption with anomalies marked, and the ten most
-volatile coin pairs with the top one over 24 hours."""
+state of charge, solar generation against consumption with anomalies marked, completeness (per
+source, the series with gaps on its latest date), and the ten most volatile coin pairs with the
+top one over 24 hours."""
 
 import datetime as dt
 import json
@@ -98,6 +99,33 @@ def panels(engine: Engine, key: ApiKey, customer: str | None) -> list[dict[str, 
                         },
                     ],
                     "layout": {},
+                }
+            )
+        latest = reads.latest_coverage(engine).frame
+        if latest.height:
+            labels = [f"{s}<br>{d.isoformat()}" for s, d in latest.select("source", "date").iter_rows()]
+            gapped, series = latest["with_gaps"].to_list(), latest["series"].to_list()
+            out.append(
+                {
+                    "title": "Completeness: series with gaps of all series, each source's latest date",
+                    "traces": [
+                        {
+                            "type": "bar",
+                            "name": "with gaps",
+                            "x": labels,
+                            "y": gapped,
+                            "text": [f"{g} / {n}" for g, n in zip(gapped, series, strict=True)],
+                            "marker": {"color": "#d62728"},
+                        },
+                        {
+                            "type": "bar",
+                            "name": "complete",
+                            "x": labels,
+                            "y": [n - g for g, n in zip(gapped, series, strict=True)],
+                            "marker": {"color": "#2ca02c"},
+                        },
+                    ],
+                    "layout": {"barmode": "stack", "yaxis": {"title": {"text": "series"}}},
                 }
             )
     if key.allows("market"):

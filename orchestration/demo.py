@@ -87,8 +87,8 @@ def _gaps_of_one_customer(lake: Lake, day: dt.date) -> None:
     click.echo(table(found.gaps))
 
 
-def run_demo(lake: Lake, customers: int, days: int) -> None:
-    from orchestration.run import run_pending
+def drop_sample(lake: Lake, customers: int = 50, days: int = 2) -> int:
+    """Write the demo's sample files of every source into landing; returns how many."""
     from warehouse.generate.coins import generate_coins
     from warehouse.generate.parks import generate_parks
     from warehouse.generate.prices import generate_prices
@@ -96,11 +96,10 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     from warehouse.generate.solar import batches
     from warehouse.generate.usage import generate_usage
 
-    click.echo(f"lake: {lake.root}")
     # One hourly usage file is held back, as if the meters' head-end missed an hour: a gap that
     # gold.completeness and `gridlake gaps` show.
     held = f"usage_{START + dt.timedelta(days=days - 1)}T13-00.csv"
-    usage = [(path, data) for path, data in generate_usage(customers, START, days, per="hour", fmt="csv")]
+    usage = generate_usage(customers, START, days, per="hour", fmt="csv")
     n = _drop(lake, [(path, data) for path, data in usage if not path.endswith(held)])
     n += _drop(
         lake, generate_usage(customers, START, 1, per="day", fmt="ndjson", gzip=True, first_customer=customers + 1)
@@ -114,6 +113,14 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     n += _drop(lake, batches(SOLAR_START, 48, dt.timedelta(minutes=30), sites=5, records=50, anomaly_rate=0.02))
     # Two hours of minute prices of 25 coin pairs.
     n += _drop(lake, generate_coins(25, COINS_START, 120))
+    return n
+
+
+def run_demo(lake: Lake, customers: int, days: int) -> None:
+    from orchestration.run import run_pending
+
+    click.echo(f"lake: {lake.root}")
+    n = drop_sample(lake, customers, days)
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
     summary = run_pending(lake.root)
     for label, ok in summary.runs:

@@ -2,7 +2,8 @@
 HTTP client, a lake with every source. Every endpoint's values equal the same question asked
 through the catalog `gridlake sql` queries; every scope meets every endpoint; bad input of every
 kind answers 4xx with a message; keys appear in no log and no state file; the dashboard renders
-every chart in headless Chromium with no console error."""
+every chart in headless Chromium with no console error. Completeness and gaps equal their gold
+tables, a customer key reading only its own series."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import pytest
 
 from tests.apiserver import Server, serve
 from tests.builders import every_source
-from warehouse import catalog
+from warehouse import catalog, gaps
 from warehouse.keys import KeyStore
 from warehouse.lake import Lake
 from warehouse.stages.pipeline import process_pending
@@ -33,6 +34,13 @@ pytestmark = pytest.mark.e2e
 
 GRIDLAKE = str(Path(sys.executable).parent / "gridlake")
 DAY = "2020-08-05"
+# Customer 9: three readings on DAY, so customer_usage has gaps (the other customers have none).
+HOLES = (
+    b"customerId,intervalStart,intervalEnd,usage\n"
+    b"9,2020-08-05T00:00:00Z,2020-08-05T00:05:00Z,1\n"
+    b"9,2020-08-05T00:10:00Z,2020-08-05T00:15:00Z,1\n"
+    b"9,2020-08-05T12:00:00Z,2020-08-05T12:05:00Z,1\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("api")
     lake = Lake.from_env(str(base / "lake"))
     every_source(lake)
+    (Path(lake.root) / "landing" / "customer_usage" / "customer9.csv").write_bytes(HOLES)
     process_pending(lake, publish=True)
     store = KeyStore(lake)
     keys = {
@@ -50,6 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "market": ["market"],
             "customer1": ["customer:1"],
             "customer2": ["customer:2"],
+            "customer9": ["customer:9"],
+            "customers19": ["customer:1", "customer:9"],
             "ingest": ["ingest:solar_readings"],
             "burst": ["market"],
             "revoked": ["operator"],
@@ -191,6 +202,76 @@ def test_csv_and_parquet_carry_the_same_rows_and_versions(server: Server) -> Non
     assert pl.read_parquet(io.BytesIO(body))["cost"].to_list() == [r["cost"] for r in rows(as_json)]
 
 
+# Each source's dates in the test lake, as [from, to).
+RANGES = {
+    "customer_usage": (DAY, "2020-08-07"),
+    "energy_prices": (DAY, "2020-08-07"),
+    "park_readings": ("2024-03-25", "2024-03-27"),
+    "site_live_data": ("2023-01-01", "2023-01-04"),
+    "solar_readings": ("2025-06-01", "2025-06-02"),
+    "coin_prices": ("2024-12-04", "2024-12-05"),
+}
+COMPLETENESS_COLUMNS = ["source", "series", "date", "cadence_seconds", "expected", "present", "missing", "coverage",
+                        "first", "last"]  # fmt: skip
+GAP_COLUMNS = ["source", "series", "date", "gap_start", "gap_end", "missing"]
+
+
+def gold_rows(server: Server, name: str, source: str, start: str, end: str, where: str = "true") -> pl.DataFrame:
+    """gold.completeness or gold.gaps rows of a source, dates [start, end), through the catalog."""
+    order = "date, series" + (", gap_start" if name == "gaps" else "")
+    return sql(server, f"SELECT * FROM gold.{name} WHERE source = '{source}' AND date >= DATE '{start}' "
+               f"AND date < DATE '{end}' AND {where} ORDER BY {order}")  # fmt: skip
+
+
+def test_completeness_and_gaps_of_every_source_equal_their_tables(server: Server) -> None:
+    found = {"completeness": 0, "gaps": 0}
+    for source, (start, end) in RANGES.items():
+        for name, columns in (("completeness", COMPLETENESS_COLUMNS), ("gaps", GAP_COLUMNS)):
+            path = f"/v1/{name}/{source}?from={start}&to={end}"
+            expected = gold_rows(server, name, source, start, end)
+            same(walk(server, path + "&page_size=2"), expected, {c: c for c in columns})
+            payload = server.json(path)
+            assert payload["table"] == f"gold.{name}" and payload["source"] == source, payload
+            assert isinstance(payload["table_version"], int) and payload["as_of"]
+            found[name] += expected.height
+    assert found["completeness"] > 10 and found["gaps"] >= 6, found  # customers, solar and coins have gaps
+    # `to` is exclusive, as on every list; one series.
+    middle = rows(server.json("/v1/completeness/site_live_data?from=2023-01-02&to=2023-01-03"))
+    same(middle, gold_rows(server, "completeness", "site_live_data", "2023-01-02", "2023-01-03"),
+         {c: c for c in COMPLETENESS_COLUMNS})  # fmt: skip
+    assert {r["date"] for r in middle} == {"2023-01-02"}
+    one = rows(server.json("/v1/gaps/solar_readings?from=2025-06-01&to=2025-06-02&series=SITE_002", "operator"))
+    expected = gold_rows(server, "gaps", "solar_readings", "2025-06-01", "2025-06-02", "series = 'SITE_002'")
+    same(one, expected, {c: c for c in GAP_COLUMNS})
+    assert expected.height == 2
+    # The same rows as `gridlake gaps` reads (Polars over the Delta table, dates inclusive).
+    report = gaps.report(server.lake, "solar_readings", "SITE_002", dt.date(2025, 6, 1), dt.date(2025, 6, 1))
+    assert [r["gap_start"] for r in one] == [t.isoformat() for t in report.gaps["gap_start"].to_list()]
+    assert [r["missing"] for r in one] == report.gaps["missing"].to_list()
+
+
+def test_completeness_csv_and_parquet_carry_the_same_rows(server: Server) -> None:
+    for path in (
+        "/v1/completeness/solar_readings?from=2025-06-01&to=2025-06-02",
+        "/v1/gaps/coin_prices?from=2024-12-04&to=2024-12-05",
+        f"/v1/gaps/customer_usage?from={DAY}&to=2020-08-07",
+    ):
+        as_json = server.json(path, "operator")
+        assert as_json["count"] > 0, path
+        status, headers, body = server.get(path + "&format=csv", "operator")
+        assert status == 200 and headers["content-type"].startswith("text/csv")
+        assert headers["x-table"] == as_json["table"] and headers["x-table-version"] == str(as_json["table_version"])
+        csv = pl.read_csv(io.BytesIO(body), schema_overrides={"series": pl.String})
+        assert csv.columns == list(as_json["data"][0])
+        for column in ("series", "date", "missing"):
+            assert csv[column].to_list() == [r[column] for r in rows(as_json)], (path, column)
+        status, headers, body = server.get(path + "&format=parquet", "operator")
+        assert status == 200 and headers["x-as-of"] == as_json["as_of"]
+        parquet = pl.read_parquet(io.BytesIO(body))
+        assert parquet["series"].to_list() == [r["series"] for r in rows(as_json)]
+        assert [d.isoformat() for d in parquet["date"].to_list()] == [r["date"] for r in rows(as_json)]
+
+
 def test_admin_sql_is_read_only_limited_and_timed(server: Server) -> None:
     status, _, body = server.call("POST", "/v1/sql", "admin", {"query": "SELECT count(*) AS n FROM gold.hourly_usage"})
     assert status == 200 and json.loads(body)["data"] == [
@@ -227,15 +308,29 @@ ENDPOINTS: list[tuple[str, str]] = [
     ("market", "/v1/markets/volatility"),
     ("market", "/v1/markets/pairs/p0/usd?from=2024-12-04T00:00:00Z&to=2024-12-04T01:00:00Z"),
     ("admin", "POST /v1/sql"),
+    ("operator", "/v1/completeness/park_readings?from=2024-03-25&to=2024-03-26"),
+    ("operator", "/v1/gaps/solar_readings?from=2025-06-01&to=2025-06-02"),
+    ("operator|market", "/v1/completeness/coin_prices?from=2024-12-04&to=2024-12-05"),
+    ("operator|market", "/v1/gaps/energy_prices?from=2020-08-05&to=2020-08-06"),
+    ("operator|customer", f"/v1/completeness/customer_usage?from={DAY}&to=2020-08-06&series=1"),
+    ("operator|customer", f"/v1/gaps/customer_usage?from={DAY}&to=2020-08-06&series=1"),
+    ("operator|customers", f"/v1/completeness/customer_usage?from={DAY}&to=2020-08-06"),
+    ("operator|customers", f"/v1/gaps/customer_usage?from={DAY}&to=2020-08-06"),
 ]
 
 
 def expected_status(key: str, needs: str) -> int:
+    """`needs`: the scopes that may call, '|' between them. 'customer' is customer 1's data
+    (customer 2 is told 404, as if it did not exist); 'customers' every customer key's own
+    series."""
     if key == "admin":
         return 200
-    if needs == "customer":
-        return 200 if key == "customer1" else 404 if key == "customer2" else 403
-    return 200 if key == needs else 403
+    for need in needs.split("|"):
+        if need == "customer" and key in ("customer1", "customer2"):
+            return 200 if key == "customer1" else 404
+        if key == need or (need == "customers" and key.startswith("customer")):
+            return 200
+    return 403
 
 
 @pytest.mark.parametrize("key", ["admin", "operator", "market", "customer1", "customer2", "ingest"])
@@ -248,6 +343,51 @@ def test_every_scope_against_every_endpoint(server: Server, key: str) -> None:
         assert status == expected_status(key, needs), (key, path, status, body[:300])
         if status != 200:
             assert "error" in json.loads(body)
+
+
+def test_a_customer_key_reads_only_its_own_series_of_completeness_and_gaps(server: Server) -> None:
+    window = f"from={DAY}&to=2020-08-07"
+    for name, columns in (("completeness", COMPLETENESS_COLUMNS), ("gaps", GAP_COLUMNS)):
+        everyone = gold_rows(server, name, "customer_usage", DAY, "2020-08-07")
+        assert set(everyone["series"]) >= {"1", "9"} if name == "completeness" else set(everyone["series"]) == {"9"}
+        for key, own in (("customer1", ["1"]), ("customer9", ["9"]), ("customers19", ["1", "9"])):
+            expected = everyone.filter(pl.col("series").is_in(own))
+            # Without a series: forced to the key's own; with its own: the same rows.
+            same(walk(server, f"/v1/{name}/customer_usage?{window}&page_size=1", key), expected,
+                 {c: c for c in columns})  # fmt: skip
+            for series in own:
+                got = rows(server.json(f"/v1/{name}/customer_usage?{window}&series={series}", key))
+                same(got, expected.filter(series=series), {c: c for c in columns})
+        # Another customer's series is 'not found', as for usage, in every format.
+        for key, other in (("customer1", "9"), ("customer1", "2"), ("customer9", "1"), ("customers19", "2")):
+            for form in ("json", "csv", "parquet"):
+                status, _, body = server.get(f"/v1/{name}/customer_usage?{window}&series={other}&format={form}", key)
+                assert status == 404 and f"no customer '{other}'" in json.loads(body)["error"], (key, other, body)
+        # Other sources are not a customer's; nor is customer usage the market's.
+        for key, source in (
+            ("customer1", "energy_prices"),
+            ("customer9", "park_readings"),
+            ("market", "customer_usage"),
+        ):
+            status, _, body = server.get(f"/v1/{name}/{source}?{window}", key)
+            assert status == 403 and "do not include operator" in json.loads(body)["error"], (key, source, body)
+    # A cursor of one customer's list does not open another's.
+    page = server.json(f"/v1/completeness/customer_usage?{window}&page_size=1", "customer1")
+    cursor = urllib.parse.quote(page["next_cursor"])
+    status, _, body = server.get(f"/v1/completeness/customer_usage?{window}&page_size=1&cursor={cursor}", "customer9")
+    assert status == 400 and "another question" in json.loads(body)["error"]
+
+
+def test_an_unknown_source_is_a_404_naming_the_sources(server: Server) -> None:
+    for name in ("completeness", "gaps"):
+        for key in ("admin", "operator"):
+            status, _, body = server.get(f"/v1/{name}/coin_price?from=2024-12-04&to=2024-12-05", key)
+            error = json.loads(body)["error"]
+            assert status == 404 and "'coin_price'" in error and "coin_prices" in error, (key, body)
+        # As for ingest: the scope is checked first.
+        assert server.get(f"/v1/{name}/coin_price?from=2024-12-04&to=2024-12-05", "market")[0] == 403
+        # Sources without a contract (the registers) have no completeness either.
+        assert server.get(f"/v1/{name}/sites?from=2024-12-04&to=2024-12-05", "admin")[0] == 404
 
 
 def test_no_key_a_wrong_key_or_a_revoked_key_learns_nothing(server: Server) -> None:
@@ -321,6 +461,12 @@ BAD = [
     ("/v1/markets/volatility?page=0", "page=0"),
     ("/v1/solar/sites/SITE_001/readings?from=2025-06-01T00:00:00Z&to=2025-06-02T00:00:00Z&anomalies=all", "anomalies"),
     ("/v1/parks/Andasol/readings?from=2024-03-25T00:00:00Z&to=2024-03-25T02:00:00", "without an offset"),
+    ("/v1/completeness/park_readings?to=2024-03-26", "from is required"),
+    ("/v1/completeness/park_readings?from=2024-03-25T00:00:00Z&to=2024-03-26", "not a date"),
+    ("/v1/gaps/park_readings?from=2024-03-26&to=2024-03-26", "must be after from"),
+    ("/v1/gaps/park_readings?from=2020-01-01&to=2024-03-26", "at most 1098 days"),
+    ("/v1/completeness/park_readings?from=2024-03-25&to=2024-03-26&format=xml", "format='xml'"),
+    ("/v1/gaps/park_readings?from=2024-03-25&to=2024-03-26&cursor=abc.def", "cursor is not valid"),
 ]
 
 
@@ -357,6 +503,7 @@ def test_docs_and_openapi_are_served_without_the_internet(server: Server) -> Non
     assert server.get("/static/swagger/swagger-ui-bundle.js")[0] == 200
     spec = json.loads(server.get("/openapi.json")[2])
     assert "/v1/customers/{customer}/usage" in spec["paths"] and "/v1/markets/volatility" in spec["paths"]
+    assert "/v1/completeness/{source}" in spec["paths"] and "/v1/gaps/{source}" in spec["paths"]
 
 
 def test_a_gold_commit_is_visible_within_two_seconds(server: Server) -> None:
@@ -382,7 +529,7 @@ def test_a_gold_commit_is_visible_within_two_seconds(server: Server) -> None:
 def test_the_dashboard_renders_every_chart_without_console_errors(server: Server, chromium: str, key: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    expected = {"admin": 6, "customer1": 1, "operator": 3, "market": 2}[key]
+    expected = {"admin": 7, "customer1": 1, "operator": 4, "market": 2}[key]
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
@@ -404,6 +551,8 @@ def test_the_dashboard_renders_every_chart_without_console_errors(server: Server
                 ".chart", "els => els.map(e => e.querySelectorAll('.trace, .point, .bars path').length)"
             )
             assert len(charts) == expected, charts
+            titles = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+            assert any(t.startswith("Completeness") for t in titles) == (key in ("admin", "operator")), titles
             assert all(n > 0 for n in charts), charts
             assert errors == []
             cookies = page.context.cookies()

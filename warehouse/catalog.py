@@ -209,12 +209,24 @@ def query_as_of(
         prepare_connection(con, lake)
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+        existed = 0
         for t in TABLES.values():
             version = version_at(lake, t, when)
             if version is not None:
                 con.execute(f"CREATE VIEW {t.qualified} AS SELECT * FROM {_scan_sql(t, version)}")
+                existed += 1
+        if not existed:
+            raise NoLake(
+                f"--as-of {when.isoformat()} is before the lake's first commit: no table existed then "
+                "(`gridlake tables` shows each table's last commit)"
+            )
         lock_down(con, lake)
-        return door.run(con, sql, timeout)
+        try:
+            return door.run(con, sql, timeout)
+        except duckdb.CatalogException as missing:
+            raise duckdb.CatalogException(
+                f"{missing} (--as-of {when.isoformat()}: a table created after that time does not exist in it)"
+            ) from None
     finally:
         con.close()
 

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from warehouse.registry import table
+from warehouse.registry import Table, table
 from warehouse.serving import Engine, Result
+from warehouse.stages.gold_completeness import COMPLETENESS, GAPS
 
 COST = table("gold.cost_per_interval")
 HOURLY = table("gold.hourly_usage")
@@ -360,4 +361,38 @@ def pair_day(engine: Engine, pair: str) -> Result:
         "SELECT time, value, stddev_24h FROM {t} WHERE pair = ? "
         "AND time > (SELECT max(time) FROM {t} WHERE pair = ?) - INTERVAL 24 HOUR ORDER BY time",
         [pair, pair],
+    )
+
+
+# The order of each completeness table's rows: a key of a source's rows, for the cursor.
+ORDERS = {COMPLETENESS.qualified: ("date", "series"), GAPS.qualified: ("date", "series", "gap_start")}
+
+
+def source_rows(
+    engine: Engine,
+    t: Table,
+    source: str,
+    start: dt.date,
+    end: dt.date,
+    series: Sequence[str] | None,
+    size: int,
+    after: Sequence[Any] | None,
+) -> Result:
+    """One page of gold.completeness or gold.gaps rows of `source`, dates [start, end), of
+    `series` (None: every series), in ORDERS."""
+    where, params = ["source = ? AND date >= ? AND date < ?"], [source, start, end]
+    if series is not None:
+        where.append(f"series IN ({', '.join('?' for _ in series)})")
+        params += series
+    return engine.page(t, t.column_names, " AND ".join(where), params, ORDERS[t.qualified], size, after)
+
+
+def latest_coverage(engine: Engine) -> Result:
+    """Per source of gold.completeness, its latest date: the series with a row that day and
+    those of them with gaps (a reading missing)."""
+    return engine.read(
+        COMPLETENESS,
+        "SELECT source, date, count(*) AS series, count(*) FILTER (WHERE missing > 0) AS with_gaps "
+        "FROM {t} WHERE (source, date) IN (SELECT (source, max(date)) FROM {t} GROUP BY source) "
+        "GROUP BY source, date ORDER BY source",
     )
