@@ -172,6 +172,10 @@ def _end_to_end(results: Results) -> list[str]:
     lines = ["## End to end (workload at 1x)", "", *_table(header, [_variant_row(results, v, floor) for v in base]), ""]
     lines += ["Paired ratios (per round, then median and min–max):", ""]
     pairs = [
+        ("gridlake ÷ plain Polars pipeline, time, CSV", "library-csv", "plain-csv", "wall"),
+        ("gridlake ÷ plain Polars pipeline, CPU s, CSV", "library-csv", "plain-csv", "cpu"),
+        ("gridlake ÷ plain Polars pipeline, peak RSS, CSV", "library-csv", "plain-csv", "peak"),
+        ("gridlake ÷ plain Polars pipeline, time, NDJSON", "library-ndjson", "plain-ndjson", "wall"),
         ("gridlake ÷ pandas peer, time, CSV", "library-csv", "peer-csv", "wall"),
         ("gridlake ÷ pandas peer, CPU s, CSV", "library-csv", "peer-csv", "cpu"),
         ("gridlake ÷ pandas peer, peak RSS, CSV", "library-csv", "peer-csv", "peak"),

@@ -21,10 +21,30 @@ from benchmarks.big import BackfillResults, BigResults
 from benchmarks.coins import CoinResults
 from benchmarks.latency import Latency
 from benchmarks.measure import loadavg, memory_available, run_isolated
-from benchmarks.variants import build_history, run_dagster, run_floor, run_increment, run_library, run_peer
+from benchmarks.variants import (
+    build_history,
+    run_dagster,
+    run_floor,
+    run_increment,
+    run_library,
+    run_peer,
+    run_plain,
+)
 from benchmarks.workload import DAY, NEW_DAY, QUICK_CUSTOMERS, S_CUSTOMERS, Landing, write_landing
 
-SECTIONS = ("pipeline", "dagster", "floor", "peer", "incremental", "scaling", "latency", "coins", "big", "backfill")
+SECTIONS = (
+    "pipeline",
+    "dagster",
+    "floor",
+    "plain",
+    "peer",
+    "incremental",
+    "scaling",
+    "latency",
+    "coins",
+    "big",
+    "backfill",
+)
 SCALES = (1, 2, 4)
 
 
@@ -87,10 +107,14 @@ def variants_for(sections: tuple[str, ...]) -> list[Variant]:
     chosen: list[Variant] = []
     if "pipeline" in sections or "scaling" in sections:
         chosen.append(Variant("library-csv", "gridlake library", run_library, "csv"))
+    if "plain" in sections:
+        chosen.append(Variant("plain-csv", "plain Polars pipeline", run_plain, "csv"))
     if "peer" in sections:
         chosen.append(Variant("peer-csv", "pandas peer", run_peer, "csv"))
     if "pipeline" in sections:
         chosen.append(Variant("library-ndjson", "gridlake library", run_library, "ndjson"))
+    if "plain" in sections:
+        chosen.append(Variant("plain-ndjson", "plain Polars pipeline", run_plain, "ndjson"))
     if "peer" in sections:
         chosen.append(Variant("peer-ndjson", "pandas peer", run_peer, "ndjson"))
     if "dagster" in sections:

@@ -195,6 +195,12 @@ def run_floor(landing: Landing, work: str) -> dict:
     return meter.result(rows, landing.bytes)
 
 
+def run_plain(landing: Landing, work: str) -> dict:
+    from benchmarks import plain
+
+    return plain.run_plain(landing, work)
+
+
 def run_peer(landing: Landing, work: str) -> dict:
     from benchmarks import peer
 

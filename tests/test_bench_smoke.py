@@ -41,7 +41,18 @@ def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path:
     out = tmp_path / "benchmarks.md"
     # In-process (--no-isolate) to stay fast; the Dagster path and 2x/4x scaling are left out here
     # because they only repeat the same stages (the Dagster path has its own tests).
-    main(["--quick", "--rounds", "1", "--no-isolate", "--stages", "pipeline,peer,floor,incremental", "--out", str(out)])
+    main(
+        [
+            "--quick",
+            "--rounds",
+            "1",
+            "--no-isolate",
+            "--stages",
+            "pipeline,plain,peer,floor,incremental",
+            "--out",
+            str(out),
+        ]
+    )
     text = out.read_text()
 
     for heading in (
@@ -50,6 +61,8 @@ def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path:
         "## End to end (workload at 1x)",
         "## Stages: gridlake library, CSV",
         "## Stages: gridlake library, NDJSON",
+        "## Stages: plain Polars pipeline, CSV",
+        "## Stages: plain Polars pipeline, NDJSON",
         "## Stages: pandas peer, CSV",
         "## Stages: pandas peer, NDJSON",
         "## Incremental cost",
@@ -69,6 +82,8 @@ def test_quick_run_reports_every_section_with_the_generated_row_counts(tmp_path:
     assert {(r["Variant"], r["Input"]) for r in end_to_end} == {
         ("gridlake library", "CSV"),
         ("gridlake library", "NDJSON"),
+        ("plain Polars pipeline", "CSV"),
+        ("plain Polars pipeline", "NDJSON"),
         ("pandas peer", "CSV"),
         ("pandas peer", "NDJSON"),
         ("floor: pyarrow Parquet (CSV rows)", "CSV"),
@@ -140,3 +155,37 @@ def test_quick_big_and_backfill_runs_report_every_row(tmp_path: Path) -> None:
     assert [(r["Processes"], r["Rows"]) for r in runs] == [
         (p, f"{2 * (CUSTOMERS * INTERVALS + INTERVALS):,}") for p in "12"
     ]
+
+
+def test_the_plain_pipeline_computes_the_same_gold_as_gridlake(tmp_path: Path) -> None:
+    """The plain variant is only a fair distance if it does the same work: same silver rows, and
+    the same cost and hourly figures, on a workload with a bad row in it."""
+    import polars as pl
+
+    from benchmarks.variants import run_library, run_plain
+    from benchmarks.workload import write_landing
+
+    for fmt in ("csv", "ndjson"):
+        landing = write_landing(tmp_path / f"landing-{fmt}", 5, fmt)
+        first = sorted((Path(landing.folder) / "customer_usage").iterdir())[0]
+        if fmt == "csv":
+            first.write_text(first.read_text() + "999999,2020-08-05T00:00:00Z,2020-08-05T00:05:00Z,-1\n")
+        library = run_library(landing, str(tmp_path / f"library-{fmt}"))
+        plain = run_plain(landing, str(tmp_path / f"plain-{fmt}"))
+        assert library["rows"] == plain["rows"]
+        for name, key in (
+            ("cost_per_interval", ["customer_id", "interval_start"]),
+            ("hourly_usage", ["customer_id", "hour_start"]),
+        ):
+            ours = pl.read_delta(str(tmp_path / f"library-{fmt}" / "lake" / "gold" / name)).sort(key)
+            theirs = pl.read_delta(str(tmp_path / f"plain-{fmt}" / "plain_lake" / "gold" / name)).sort(key)
+            assert ours.height == theirs.height > 0
+            for column in ("usage_kwh", "cost"):
+                assert ours[column].to_list() == pytest.approx(theirs[column].to_list(), rel=1e-12), (fmt, name, column)
+        quarantined = (
+            pl.read_delta(str(tmp_path / f"plain-{fmt}" / "plain_lake" / "quarantine" / "customer_usage"))
+            if fmt == "csv"
+            else None
+        )
+        if quarantined is not None:
+            assert quarantined["failed_rules"].to_list() == [["usage_within_bounds"]]
