@@ -67,7 +67,42 @@ def entry() -> None:
         code = run_command(argv)
         if code is not None:
             sys.exit(code)
-    main()
+    invoke(argv)
+
+
+def invoke(argv: list[str]) -> None:
+    """Run a command; an unreachable object store ends in one line, not a botocore traceback."""
+    try:
+        main.main(args=argv, prog_name="gridlake")
+    except Exception as error:
+        problem = _storage_problem(error)
+        if problem is None:
+            raise
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(2)
+
+
+def _storage_problem(error: BaseException) -> str | None:
+    """One line for an object store the lake cannot reach without credentials (botocore raises
+    it many frames deep; delta-rs words it in its message)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        name, text = type(seen).__name__, str(seen)
+        if name in ("NoCredentialsError", "PartialCredentialsError") or (
+            "credential" in text.lower() and ("s3" in text.lower() or "aws" in text.lower())
+        ):
+            return (
+                f"no usable S3 credentials ({text.splitlines()[0] if text else name}): set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL for a server other than AWS); see docs/operations.md"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _ordered(start: dt.date | None, end: dt.date | None) -> None:
+    if start is not None and end is not None and end < start:
+        message = f"{end} is before --start {start}: the range is --start to --end"
+        raise click.BadParameter(message, param_hint="'--end'")
 
 
 def _lake(root: str | None) -> Lake:
@@ -368,8 +403,7 @@ def backfill(lake_root: str | None, start: dt.date, end: dt.date, processes: int
     from orchestration.run import backfill as do_backfill
     from warehouse.stages.backfill import UnknownSource
 
-    if end < start:
-        raise click.BadParameter(f"{end} is before --start {start}: the range is --start to --end", param_hint="--end")
+    _ordered(start, end)
     try:
         summary = do_backfill(start, end, lake_root, processes, sources)
     except UnknownSource as err:
@@ -519,8 +553,7 @@ def gaps(
 
     if day is not None:
         start = end = day
-    if start is not None and end is not None and end < start:
-        raise click.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
+    _ordered(start, end)
     try:
         found = read_gaps.report(_lake(lake_root), source, series, start, end)
     except read_gaps.UnknownSource as unknown:

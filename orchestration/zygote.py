@@ -187,10 +187,10 @@ def _execute_command(request: dict[str, Any], fds: list[int], connection: socket
     os.environ.update(request["env"])
     os.setpgid(0, 0)
     _die_with(int(request["client"]))
-    from orchestration.cli import main
+    from orchestration.cli import invoke
 
     sys.argv = ["gridlake", *request["argv"]]
-    main.main(args=request["argv"], prog_name="gridlake")
+    invoke(list(request["argv"]))
     return 0
 
 

@@ -86,14 +86,19 @@ def _slots(span: pl.Expr, cadence: pl.Expr) -> pl.Expr:
     return (span.dt.total_seconds() // cadence).cast(pl.Int64)
 
 
-def coverage(readings: pl.LazyFrame) -> pl.LazyFrame:
+def _in_day(readings: pl.LazyFrame, distinct: bool) -> pl.LazyFrame:
+    """Readings within their day's bounds, once per time (`distinct`: the caller knows they are,
+    as silver keyed by the series and the time is)."""
+    within = readings.filter((pl.col("time") >= pl.col("day_start")) & (pl.col("time") < pl.col("day_end")))
+    return within if distinct else within.unique(["series", "date", "time"])
+
+
+def coverage(readings: pl.LazyFrame, distinct: bool = False) -> pl.LazyFrame:
     """One row per series and day: cadence_seconds, expected, present, missing, coverage, first,
     last."""
-    distinct = readings.filter((pl.col("time") >= pl.col("day_start")) & (pl.col("time") < pl.col("day_end"))).unique(
-        ["series", "date", "time"]
-    )
     return (
-        distinct.group_by(KEYS)
+        _in_day(readings, distinct)
+        .group_by(KEYS)
         .agg(
             cadence_seconds=pl.col("cadence_s").first(),
             expected=_slots(pl.col("day_end").first() - pl.col("day_start").first(), pl.col("cadence_s").first()),
@@ -110,34 +115,27 @@ def coverage(readings: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def gaps(readings: pl.LazyFrame) -> pl.LazyFrame:
+def gaps(readings: pl.LazyFrame, distinct: bool = False) -> pl.LazyFrame:
     """Every run of missing slots: series, date, gap_start, gap_end (exclusive), missing; the day's
     start and end count as edges, so a series that stops early has a gap to midnight."""
-    times = (
-        readings.filter((pl.col("time") >= pl.col("day_start")) & (pl.col("time") < pl.col("day_end")))
-        .select(*KEYS, "time", "day_start", "day_end", "cadence_s")
-        .unique(["series", "date", "time"])
-        .sort([*KEYS, "time"])
-    )
+    times = _in_day(readings, distinct).select(*KEYS, "time", "day_start", "day_end", "cadence_s").sort([*KEYS, "time"])
+    # Sorted by series-day then time: a row's neighbour is in the same series-day unless the keys
+    # change, where the day's own edge stands in for it (no window function over millions of rows).
+    same_next = (pl.col("series") == pl.col("series").shift(-1)) & (pl.col("date") == pl.col("date").shift(-1))
+    same_prev = (pl.col("series") == pl.col("series").shift(1)) & (pl.col("date") == pl.col("date").shift(1))
     step = pl.duration(seconds=pl.col("cadence_s"))
-    inner = times.with_columns(following=pl.col("time").shift(-1).over(KEYS)).select(
-        *KEYS, "cadence_s", gap_start=pl.col("time") + step, gap_end=pl.col("following")
+    after = times.select(
+        *KEYS,
+        "cadence_s",
+        gap_start=pl.col("time") + step,
+        gap_end=pl.when(same_next.fill_null(False)).then(pl.col("time").shift(-1)).otherwise(pl.col("day_end")),
     )
-    firsts = times.group_by(KEYS).agg(
-        pl.col("day_start").first(), pl.col("time").min().alias("gap_end"), pl.col("cadence_s").first()
-    )
-    lasts = times.group_by(KEYS).agg(
-        pl.col("day_end").first().alias("gap_end"), pl.col("time").max(), pl.col("cadence_s").first()
-    )
-    edges = pl.concat(
-        [
-            firsts.select(*KEYS, "cadence_s", gap_start=pl.col("day_start"), gap_end=pl.col("gap_end")),
-            lasts.select(*KEYS, "cadence_s", gap_start=pl.col("time") + step, gap_end=pl.col("gap_end")),
-        ]
+    before = times.filter(~same_prev.fill_null(False)).select(
+        *KEYS, "cadence_s", gap_start=pl.col("day_start"), gap_end=pl.col("time")
     )
     return (
-        pl.concat([inner, edges])
-        .filter(pl.col("gap_end").is_not_null() & (pl.col("gap_end") > pl.col("gap_start")))
+        pl.concat([before, after])
+        .filter(pl.col("gap_end") > pl.col("gap_start"))
         .with_columns(missing=_slots(pl.col("gap_end") - pl.col("gap_start"), pl.col("cadence_s")))
         .filter(pl.col("missing") > 0)
         .select(*KEYS, "gap_start", "gap_end", "missing")

@@ -68,10 +68,13 @@ def compute(lake: Lake, dates: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFram
     """gold.completeness and gold.gaps rows of every contracted source for `dates`."""
     covered, missing = [], []
     for ds in contracted():
+        assert ds.series is not None
         rows = readings(lake, ds, dates).collect().lazy()
         source = pl.lit(ds.source).alias("source")
-        covered.append(coverage(rows).with_columns(source).collect())
-        missing.append(gaps(rows).with_columns(source).collect())
+        # Silver keyed by the series and the reading time holds each reading once.
+        distinct = set(ds.silver.keys) == {*ds.series.key, ds.series.time}
+        covered.append(coverage(rows, distinct).with_columns(source).collect())
+        missing.append(gaps(rows, distinct).with_columns(source).collect())
     return (
         pl.concat(covered).select(COMPLETENESS.column_names),
         pl.concat(missing).select(GAPS.column_names),
