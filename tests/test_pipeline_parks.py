@@ -257,6 +257,7 @@ def test_documented_queries_run_through_the_catalog(lake: Lake, drop: Drop) -> N
     assert set(type_stats["energy_type"]) == {"Wind", "Solar"}
 
 
+@pytest.mark.e2e
 def test_all_real_park_files_ingest_with_nothing_lost(lake: Lake, drop: Drop) -> None:
     """The whole real data set (about 104,000 readings, ~15 s): the slowest test of this file."""
     drop("parks", "park_info.csv", (REAL / "park_info.csv").read_bytes())
