@@ -5,10 +5,12 @@ ones the sensors would request (orchestration/work.py), one stage after the othe
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
+import polars as pl
 
 from assets.catalog import duckdb_catalog
 from assets.ingest import LAND_ASSETS
@@ -17,10 +19,11 @@ from orchestration.instance import instance
 from orchestration.launcher import process_tags
 from orchestration.resources import lake_for
 from orchestration.work import Work, gold_work, refine_work
-from warehouse import parallel
+from warehouse import delta, parallel
 from warehouse.datasets import DATASETS
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, calendar_of
+from warehouse.registry import table
 from warehouse.stages import backfill as backfill_plan
 from warehouse.stages import gold, land
 
@@ -41,6 +44,7 @@ class RunSummary:
     causes: dict[str, str] = field(default_factory=dict)
     # The landing run of this invocation (its files are the ones the closing lines count).
     land_run_id: str | None = None
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def ok(self) -> bool:
@@ -54,6 +58,13 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 def line(label: str, ok: bool, cause: str | None = None) -> str:
     return f"{'ok    ' if ok else 'FAILED'} {label}{f': {cause}' if cause else ''}"
+
+
+def job_name(command: str, label: str) -> str:
+    """The Dagster job a CLI run appears under: the command and the work's first two words, e.g.
+    gridlake_run__refine_customer_usage for "refine customer_usage 2020-08-05..2020-08-06"."""
+    what = "_".join(label.split()[:2])
+    return re.sub(r"\W", "_", f"{command.replace(' ', '_')}__{what}")
 
 
 class _Runner:
@@ -71,10 +82,14 @@ class _Runner:
         tags: dict[str, str] | None = None,
         run_config: dict | None = None,
     ) -> dg.ExecuteInProcessResult:
-        result = dg.materialize(
-            assets,
+        # dg.materialize, with a job named for the command and the work instead of
+        # "__ephemeral_asset_job__", so the UI's run list says what each run was.
+        name = job_name(self.command, label)
+        defs = dg.Definitions(
+            jobs=[dg.define_asset_job(name)], assets=list(assets), resources={"lake": lake_for(self.lake_root)}
+        )
+        result = defs.resolve_job_def(name).execute_in_process(
             instance=self.instance,
-            resources={"lake": lake_for(self.lake_root)},
             tags={**(tags or {}), **process_tags(), "gridlake/command": self.command},
             run_config={**QUIET, **(run_config or {})},
             raise_on_error=False,
@@ -139,6 +154,13 @@ def failure_cause(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed (see the Dagster UI)"
 
 
+def _built(row: dict) -> str:
+    if row["first"] is None:
+        return str(row["gold"])
+    dates = row["date"]
+    return f"{row['gold']} {row['first']}..{row['last']} ({dates} date{'s' if dates > 1 else ''})"
+
+
 def _blocked(item: Work, result: dg.ExecuteInProcessResult) -> list[str]:
     """`<run label>: <rule> (dates)` for each failed blocking check: as in a Dagster run, those
     dates are kept out of gold."""
@@ -169,9 +191,18 @@ def closing(lake: Lake, summary: RunSummary) -> list[str]:
     stuck = latest.filter(status="failed")
     for row in stuck.iter_rows(named=True):
         out.append(f"still in landing/ (rejected, replace it to land it): {row['error']}")
-    gold_runs = [label for label, ok in summary.runs if ok and label.startswith("gold ")]
-    if gold_runs:
-        out.append("gold rebuilt: " + "; ".join(label.removeprefix("gold ") for label in gold_runs))
+    # Every gold build of this invocation, also those a refine run carried (ops.gold_builds).
+    builds = (
+        delta.scan(lake, table("ops.gold_builds"))
+        .filter(pl.col("built_at") >= summary.started)
+        .group_by("gold")
+        .agg(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"), pl.col("date").n_unique())
+        .collect()
+    )
+    order = {spec.name: i for i, spec in enumerate(GOLD)}
+    built = sorted(builds.iter_rows(named=True), key=lambda r: order.get(r["gold"], len(order)))
+    if built:
+        out.append("gold rebuilt: " + "; ".join(_built(r) for r in built))
     if not summary.ok:
         out.append("next: fix what failed above, then run `gridlake run` again")
     elif landed:

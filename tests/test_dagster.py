@@ -105,6 +105,10 @@ def test_run_pending_records_runs_materializations_and_checks(lake: Lake, drop: 
     assert all(ok for label, ok in summary.runs)  # ...but no run failed and the others landed
 
     instance = dg.DagsterInstance.get()
+    # Each run under a job named for the command and its work, never "__ephemeral_asset_job__".
+    jobs = {r.job_name for r in instance.get_runs()}
+    assert {"gridlake_run__land", "gridlake_run__refine_customer_usage", "gridlake_run__publish"} <= jobs, jobs
+    assert all(name.startswith("gridlake_run__") for name in jobs), jobs
     silver = instance.get_latest_materialization_event(asset_key("silver.customer_usage"))
     assert silver is not None
     meta = silver.asset_materialization.metadata
@@ -143,6 +147,9 @@ def test_cli_run_then_sql(lake: Lake, drop: Drop, dagster_home: Path, query: str
     runner = CliRunner()
     result = runner.invoke(main, ["run", "--lake", lake.root])
     assert result.exit_code == 0, result.output
+    # Gold a refine run carried counts as rebuilt too.
+    day = "2020-08-05..2020-08-05 (1 date)"
+    assert f"gold rebuilt: usage_cost {day}; completeness {day}" in result.output, result.output
     out = runner.invoke(main, ["sql", "--lake", lake.root, "--format", "csv", query])
     assert out.exit_code == 0, out.output
     assert out.output.strip().splitlines() == ["n", "3"]
