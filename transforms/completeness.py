@@ -118,7 +118,13 @@ def coverage(readings: pl.LazyFrame, distinct: bool = False) -> pl.LazyFrame:
 def gaps(readings: pl.LazyFrame, distinct: bool = False) -> pl.LazyFrame:
     """Every run of missing slots: series, date, gap_start, gap_end (exclusive), missing; the day's
     start and end count as edges, so a series that stops early has a gap to midnight."""
-    times = _in_day(readings, distinct).select(*KEYS, "time", "day_start", "day_end", "cadence_s").sort([*KEYS, "time"])
+    within = _in_day(readings, distinct).select(*KEYS, "time", "day_start", "day_end", "cadence_s")
+    # A series-day with a reading on every slot of its grid has no gap: only the others are
+    # sorted (most series are complete most days, and sorting millions of rows is the cost).
+    on_grid = ((pl.col("time") - pl.col("day_start")).dt.total_seconds() % pl.col("cadence_s")) == 0
+    full = _slots(pl.col("day_end").first() - pl.col("day_start").first(), pl.col("cadence_s").first())
+    whole = within.group_by(KEYS).agg(complete=(pl.len() == full) & on_grid.all()).filter("complete")
+    times = within.join(whole, on=KEYS, how="anti").sort([*KEYS, "time"])
     # Sorted by series-day then time: a row's neighbour is in the same series-day unless the keys
     # change, where the day's own edge stands in for it (no window function over millions of rows).
     same_next = (pl.col("series") == pl.col("series").shift(-1)) & (pl.col("date") == pl.col("date").shift(-1))
