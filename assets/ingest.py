@@ -2,7 +2,6 @@
 are asset checks. Built from the dataset registry; sources refined per date are partitioned by
 their calendar, sources refined whole are not."""
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,10 +118,7 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
     def _refine(
         context: dg.AssetExecutionContext, config: RefineConfig, lake: dg.ResourceParam[Lake]
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        dates: list[dt.date | None] = list(partition_dates(context))
-        # Rows whose event date could not be parsed have no partition; refine them with any run.
-        if None in refine.pending_dates(lake, ds.source) or not ds.per_date:
-            dates.append(None)
+        dates = refine.run_dates(lake, ds, partition_dates(context))
         report = refine.refine(lake, ds, dates, run_id=context.run.run_id, rebuild_gold=config.rebuild_gold)
         # A table created by this run is queryable when the run ends (a no-op when none was).
         catalog.publish(lake)

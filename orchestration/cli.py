@@ -405,10 +405,10 @@ def backfill(lake_root: str | None, start: dt.date, end: dt.date, processes: int
 
     _ordered(start, end)
     try:
-        summary = do_backfill(start, end, lake_root, processes, sources)
+        summary = do_backfill(start, end, lake_root, processes, sources, echo=click.echo)
     except UnknownSource as err:
         raise click.BadParameter(str(err), param_hint="--source") from None
-    _report(summary)
+    _report(summary, printed=True)
 
 
 @main.command()

@@ -122,9 +122,7 @@ def run_demo(lake: Lake, customers: int, days: int) -> None:
     click.echo(f"lake: {lake.root}")
     n = drop_sample(lake, customers, days)
     click.echo(f"dropped {n} files into {lake.uri('landing')}")
-    summary = run_pending(lake.root)
-    for label, ok in summary.runs:
-        click.echo(f"  {'ok    ' if ok else 'FAILED'} {label}")
+    summary = run_pending(lake.root, echo=lambda text: click.echo(f"  {text}"))
     for title, sql in DEMO_QUERIES.items():
         click.echo(f"\n{title}\n  {sql}")
         click.echo(table(catalog.query(lake, sql)))

@@ -60,6 +60,9 @@ def line(label: str, ok: bool, cause: str | None = None) -> str:
     return f"{'ok    ' if ok else 'FAILED'} {label}{f': {cause}' if cause else ''}"
 
 
+BACKFILL = "gridlake backfill"
+
+
 def job_name(command: str, label: str) -> str:
     """The Dagster job a CLI run appears under: the command and the work's first two words, e.g.
     gridlake_run__refine_customer_usage for "refine customer_usage 2020-08-05..2020-08-06"."""
@@ -221,19 +224,30 @@ def run_pending(lake_root: str | None = None, echo: Echo = _silent) -> RunSummar
 
 
 def backfill(
-    start: dt.date, end: dt.date, lake_root: str | None = None, processes: int = 1, sources: Sequence[str] = ()
+    start: dt.date,
+    end: dt.date,
+    lake_root: str | None = None,
+    processes: int = 1,
+    sources: Sequence[str] = (),
+    echo: Echo = _silent,
 ) -> RunSummary:
     """Re-validate and rebuild silver and gold of `sources` (default: all) for the dates in
     [start, end] their data covers (warehouse/stages/backfill.py). `processes` > 1 splits the
-    dates over that many spawned processes, each running its own Dagster runs."""
-    runner = _Runner(lake_root)
+    dates over that many spawned processes, each running its own Dagster runs; each run's line
+    is echoed as it ends (a process's, when the process ends)."""
+    runner = _Runner(lake_root, echo, command=BACKFILL)
     chosen = backfill_plan.plan(runner.lake, start, end, sources)
+    refined = ", ".join(chosen.dated) or "no dated source"
+    gold_specs = ", ".join(chosen.gold_specs) or "none"
+    echo(f"backfill {start}..{end}: {len(chosen.dates)} date(s) of {refined}; gold: {gold_specs}")
     # Tables refined whole first: the per-date ones read them.
     runner.refine_backfill(chosen.whole, {})
     if processes > 1 and len(chosen.dates) > 1:
         _add_keys(runner, chosen)
         calls = [(lake_root, run, chosen.dated) for run in parallel.split(chosen.dates, processes)]
         for part in parallel.spawned_map(_backfill_part, calls):
+            for label, ok in part.runs:
+                echo(line(label, ok, part.causes.get(label)))
             runner.summary.runs += part.runs
             runner.summary.blocked += part.blocked
             runner.summary.causes |= part.causes
@@ -258,7 +272,7 @@ def _add_keys(runner: _Runner, chosen: backfill_plan.BackfillPlan) -> None:
 
 def _backfill_part(lake_root: str | None, dates: list[dt.date], dated: dict[str, list[dt.date]]) -> RunSummary:
     """One process of a parallel backfill: refine runs of its dates, carrying their gold."""
-    runner = _Runner(lake_root)
+    runner = _Runner(lake_root, command=BACKFILL)
     mine = {source: [d for d in held if d in set(dates)] for source, held in dated.items()}
     runner.refine_backfill(list(mine), {s: d for s, d in mine.items() if d})
     return runner.summary

@@ -106,8 +106,8 @@ def refine_work(
     existing = list(keys(cal))
     dated = {d for d in dates if d is not None}
     if not dated:
-        # Only rows without a usable event date: they are refined with any run of the source,
-        # so run the calendar's last key (or today's, on a calendar with none yet).
+        # Only rows without a usable event date: any run of the source refines them
+        # (refine.run_dates), so run the calendar's last key (or today's, on a calendar with none).
         dated = {dt.date.fromisoformat(existing[-1])} if existing else {dt.datetime.now(dt.UTC).date()}
     work = [
         Work(

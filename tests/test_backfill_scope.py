@@ -107,7 +107,11 @@ def test_gridlake_backfill_adds_no_calendar_dates_and_runs_no_other_source(built
         env=env, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines()[0] == (
+        "backfill 2020-08-05..2020-08-06: 2 date(s) of customer_usage, energy_prices; gold: usage_cost, completeness"
+    )
     labels = [line.split(None, 1)[1] for line in out.stdout.splitlines() if line.startswith("ok")]
+    assert len(labels) == len(set(labels)), labels  # each run's line once
     expected = ("refine customer_usage", "refine energy_prices", "gold usage_cost", "gold completeness", "publish")
     assert all(label.startswith(expected) for label in labels), labels
     assert moved(before, versions(lake)) <= {
@@ -118,6 +122,13 @@ def test_gridlake_backfill_adds_no_calendar_dates_and_runs_no_other_source(built
         for calendar in ("parks", "sites", "coins", "solar"):
             assert instance.get_dynamic_partitions(calendar) == [], calendar
         assert instance.get_dynamic_partitions("energy") == ["2020-08-05", "2020-08-06"]
+        assert {r.job_name for r in instance.get_runs()} == {
+            "gridlake_backfill__refine_customer_usage",
+            "gridlake_backfill__refine_energy_prices",
+            "gridlake_backfill__gold_usage_cost",
+            "gridlake_backfill__gold_completeness",
+            "gridlake_backfill__publish",
+        }
     bad = subprocess.run(
         [GRIDLAKE, "backfill", "--start", "2020-08-05", "--end", "2020-08-06", "--source", "nope"],
         env=env, capture_output=True, text=True, cwd=tmp_path,

@@ -116,6 +116,17 @@ class RefineReport:
         return totals
 
 
+def run_dates(lake: Lake, ds: Dataset, dates: Iterable[Day]) -> list[Day]:
+    """What a refine run of `dates` refines: those dates, plus the rows without a usable event
+    date (no partition of their own: every run of the source takes them) and, for a source
+    refined whole, its one undated batch. The Dagster side of the same rule: a run for undated
+    rows alone goes to the calendar's last key (orchestration/work.py)."""
+    out = list(dates)
+    if None not in out and (not ds.per_date or None in pending_dates(lake, ds.source)):
+        out.append(None)
+    return out
+
+
 def pending_dates(lake: Lake, source: str) -> set[Day]:
     """Event dates of files landed but not yet refined, plus dates with rows waiting for
     reference data refined against an older version of the reference table."""
