@@ -169,21 +169,9 @@ def build_hourly(root: Path) -> int:
 
 
 def publish(root: Path) -> int:
-    import duckdb
+    from benchmarks.plain import publish as views
 
-    from warehouse.catalog import prepare_connection
-    from warehouse.lake import Lake
-
-    with duckdb.connect(str(root / "peer.duckdb")) as con:
-        prepare_connection(con, Lake.from_env(str(root)))
-        for layer_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer_dir.name}")
-            for table_dir in sorted(layer_dir.iterdir()):
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {layer_dir.name}.{table_dir.name} AS "
-                    f"SELECT * FROM delta_scan('{table_dir}')"
-                )
-    return 0
+    return views(root, "peer.duckdb")
 
 
 def run_peer(landing: Landing, work: str) -> dict:

@@ -186,13 +186,14 @@ def gold(root: Path) -> int:
     return cost.height + hourly.height
 
 
-def publish(root: Path) -> int:
+def publish(root: Path, database: str = "plain.duckdb") -> int:
+    """DuckDB views over every table folder of a benchmark lake (the pandas peer's too)."""
     import duckdb
 
     from warehouse.catalog import prepare_connection
     from warehouse.lake import Lake
 
-    with duckdb.connect(str(root / "plain.duckdb")) as con:
+    with duckdb.connect(str(root / database)) as con:
         prepare_connection(con, Lake.from_env(str(root)))
         for layer in sorted(p for p in root.iterdir() if p.is_dir()):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer.name}")
