@@ -15,7 +15,7 @@ import dagster as dg
 from assets.keys import asset_key
 from assets.metadata import table_metadata
 from assets.partitions import backfill_policy, calendar, partition_dates
-from warehouse import catalog, delta
+from warehouse import delta
 from warehouse.lake import Lake
 from warehouse.plan import GOLD, GoldSpec, silver_tables_of
 from warehouse.stages import gold
@@ -69,8 +69,6 @@ def gold_asset(spec: GoldSpec) -> dg.AssetsDefinition:
                 context.log.info(f"gold {spec.name}: nothing queued for this run's dates")
                 return
         report = gold.rebuild(lake, spec, dates)
-        # A gold table built for the first time is queryable when the run ends.
-        catalog.publish(lake)
         for t in spec.tables:
             sample = delta.sample(lake, t, dates[0] if spec.partitioned and dates else None)
             yield dg.MaterializeResult(

@@ -11,7 +11,7 @@ import polars as pl
 from assets.keys import asset_key
 from assets.metadata import table_metadata
 from assets.partitions import backfill_policy, calendar, partition_dates
-from warehouse import catalog, delta
+from warehouse import delta
 from warehouse.data_docs import publish_data_docs
 from warehouse.datasets import DATASETS, Dataset
 from warehouse.lake import Lake
@@ -120,8 +120,6 @@ def _refine_asset(ds: Dataset) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         dates = refine.run_dates(lake, ds, partition_dates(context))
         report = refine.refine(lake, ds, dates, run_id=context.run.run_id, rebuild_gold=config.rebuild_gold)
-        # A table created by this run is queryable when the run ends (a no-op when none was).
-        catalog.publish(lake)
         yield from _refine_results(context, lake, ds, report, dates)
 
     return _refine

@@ -78,17 +78,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         stop_commands()
 
 
-# The longest modules first: `--dist loadscope` hands whole modules to the two workers in this
-# order, so the long ones run side by side from the start instead of stretching the tail.
+# The longest modules first (seconds measured in one `make test`, 2026-12-06): `--dist loadscope`
+# hands whole modules to the two workers in this order (with `--no-loadscope-reorder`; xdist's
+# default puts the modules with the most tests first, which left the two 3-minute modules,
+# of 2 tests each, for the end), so the long ones run side by side from the start.
 LONGEST_FIRST = (
-    "test_daemon.py",
-    "test_production_profile.py",
-    "test_kill_drill.py",
-    "test_parallel_backfill.py",
-    "test_s3_drills.py",
-    "test_bench_smoke.py",
-    "test_concurrent_runs.py",
-    "test_cli_outside_repo.py",
+    "test_daemon.py",  # 179
+    "test_production_profile.py",  # 179
+    "test_parallel_backfill.py",  # 78
+    "test_pipeline_parks.py",  # 59
+    "test_kill_drill.py",  # 56
+    "test_s3_drills.py",  # 51
+    "test_bench_smoke.py",  # 47
+    "test_maintain.py",  # 42
+    "test_ingest_api.py",  # 41
+    "test_api.py",  # 39
+    "test_commit_races.py",  # 31
+    "test_cli_outside_repo.py",  # 31
+    "test_concurrent_runs.py",  # 29
+    "test_pipeline_sites.py",  # 27
+    "test_dagster.py",  # 25
+    "test_bad_inputs.py",  # 20
 )
 
 

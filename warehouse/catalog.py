@@ -1,6 +1,8 @@
 """Publish the lake to DuckDB: a database file with one schema per layer and one view per
 registry table over its Delta table (delta_scan), commented from the registry. Views read the
-latest Delta version at query time, so publishing is needed only when tables appear.
+latest Delta version at query time, so publishing is needed only when tables appear: the
+plan's publish stage does it (the `duckdb_catalog` asset, `process_pending(publish=True)`), and
+every reader (`read_only`) does it first when a table appeared since, so writers never have to.
 
 Views name their table relative to the lake root (the `gridlake_root` variable every
 connection sets), so a lake copied or moved elsewhere is queryable as it is."""
@@ -88,11 +90,14 @@ def publish(lake: Lake) -> list[str]:
     try:
         with duckdb.connect(str(building)) as con:
             prepare_connection(con, lake)
+            # One transaction: each statement would otherwise commit (and sync) on its own.
+            con.execute("BEGIN TRANSACTION")
             for layer in LAYERS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
             for t in existing:
                 _create_view(con, lake, t)
-            con.execute("CREATE OR REPLACE TABLE main.gridlake_catalog AS SELECT ? AS fingerprint", [fingerprint])
+            con.execute(f"CREATE OR REPLACE TABLE main.gridlake_catalog AS SELECT {_quote(fingerprint)} AS fingerprint")
+            con.execute("COMMIT")
         os.replace(building, lake.duckdb_path)
     finally:
         building.unlink(missing_ok=True)
@@ -155,8 +160,9 @@ def require_tables(lake: Lake) -> None:
 @contextmanager
 def read_only(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     require_tables(lake)
-    if not lake.duckdb_path.exists():
-        publish(lake)
+    # The one place a table that appeared since the last publish gets its view: a look at the
+    # fingerprint when nothing changed (tens of ms), a rebuild (under a second) when it did.
+    publish(lake)
     con = duckdb.connect(str(lake.duckdb_path), read_only=True)
     try:
         prepare_connection(con, lake)

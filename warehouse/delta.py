@@ -76,6 +76,25 @@ def partition_dates(lake: Lake, table: Table) -> set[dt.date]:
     return {v for v in values.unique().to_list() if v is not None}
 
 
+def partition_rows(lake: Lake, table: Table) -> dict[dt.date, int]:
+    """Rows per non-null partition value of a date-partitioned table, from the Delta log's file
+    statistics (no data file is read)."""
+    assert table.partition_by, f"{table.qualified} is not partitioned"
+    existing = open_table(lake, table)
+    if existing is None:
+        return {}
+    actions = pl.DataFrame(pa.table(existing.get_add_actions(flatten=True)))
+    if actions.is_empty():
+        return {}
+    counted = (
+        actions.rename({f"partition.{table.partition_by}": "value"})
+        .filter(pl.col("value").is_not_null())
+        .group_by("value")
+        .agg(pl.col("num_records").sum())
+    )
+    return dict(zip(counted["value"].to_list(), counted["num_records"].to_list(), strict=True))
+
+
 def sample(lake: Lake, table: Table, date: dt.date | None = None, rows: int = 5) -> pl.DataFrame:
     """A few rows (of one partition when given) for previews, without reading the partition."""
     frame = scan(lake, table)

@@ -54,14 +54,32 @@ def _zones(lake: Lake, ds: Dataset) -> pl.LazyFrame | None:
     return register.lazy()
 
 
-def readings(lake: Lake, ds: Dataset, dates: list[dt.date]) -> pl.LazyFrame:
-    """The source's completeness input rows for `dates`."""
+def readings(lake: Lake, ds: Dataset, dates: list[dt.date], zones: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The source's completeness input rows for `dates` (`zones`: the register's, read if not given)."""
     contract = ds.series
     assert contract is not None
     silver = delta.read_partitions(
         lake, ds.silver_table, dates, columns=[*contract.key, contract.time, "event_date"]
     ).lazy()
-    return series_readings(silver, contract.key, contract.time, contract.cadence_s, zones=_zones(lake, ds))
+    zones = zones if zones is not None else _zones(lake, ds)
+    return series_readings(silver, contract.key, contract.time, contract.cadence_s, zones=zones)
+
+
+def groups(dates: list[dt.date], rows: dict[dt.date, int], budget: int) -> list[list[dt.date]]:
+    """`dates` in order, cut into runs whose silver rows together stay within `budget` (a date
+    over it alone): a month of 10,000 meters is 86 M readings, one day 2.9 M, while the real park
+    files hold a thousand dates of a hundred readings each."""
+    out: list[list[dt.date]] = []
+    held = 0
+    for date in sorted(dates):
+        size = rows.get(date, 0)
+        if out and held + size <= budget:
+            out[-1].append(date)
+            held += size
+        else:
+            out.append([date])
+            held = size
+    return out
 
 
 def compute(lake: Lake, dates: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -72,12 +90,19 @@ def compute(lake: Lake, dates: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFram
         source = pl.lit(ds.source).alias("source")
         # Silver keyed by the series and the reading time holds each reading once.
         distinct = set(ds.silver.keys) == {*ds.series.key, ds.series.time}
-        # One date at a time: a month of 10,000 meters is 86 M readings, one day 2.9 M; the
-        # outputs (a row per series-day, a row per gap) are small.
-        for date in dates:
-            rows = readings(lake, ds, [date])  # silver read once; the row columns stay lazy
+        counts = delta.partition_rows(lake, ds.silver_table)
+        held = [d for d in dates if counts.get(d)]
+        if not held:
+            continue
+        zones = _zones(lake, ds)
+        # The outputs (a row per series-day, a row per gap) are small; the input is read in
+        # groups of dates within the memory budget's rows.
+        for group in groups(held, counts, lake.piece_rows):
+            rows = readings(lake, ds, group, zones)  # silver read once; the row columns stay lazy
             covered.append(coverage(rows, distinct).with_columns(source).collect())
             missing.append(gaps(rows, distinct).with_columns(source).collect())
+    if not covered:
+        return delta.empty(COMPLETENESS).select(COMPLETENESS.column_names), delta.empty(GAPS).select(GAPS.column_names)
     return (
         pl.concat(covered).select(COMPLETENESS.column_names),
         pl.concat(missing).select(GAPS.column_names),

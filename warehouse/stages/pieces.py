@@ -59,14 +59,8 @@ def eligible(ds: Dataset) -> bool:
 
 def bronze_rows(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...]) -> int:
     """Rows of the dates' bronze partitions, from the Delta log's file statistics."""
-    existing = delta.open_table(lake, ds.bronze)
-    if existing is None:
-        return 0
-    actions = pl.DataFrame(pa.table(existing.get_add_actions(flatten=True)))
-    if actions.is_empty():
-        return 0
-    wanted = actions.filter(pl.col(f"partition.{ds.bronze.partition_by}").is_in([d for d in dates if d]))
-    return int(wanted["num_records"].sum() or 0)
+    counts = delta.partition_rows(lake, ds.bronze)
+    return sum(counts.get(d, 0) for d in dates if d is not None)
 
 
 def wanted(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...]) -> bool:
