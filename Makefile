@@ -8,6 +8,10 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PYTHON_DOWNLOADS := never
+# Imports are compiled once into __pycache__ and read from there after. With this set (as it is on
+# some CI images) every process compiled Dagster, GX, SQLAlchemy … from source again: 9.1 s to
+# import them instead of 3.8 s, paid by every test worker, command, daemon and run.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: env demo test check drills ui serve bench lint clean
 

@@ -70,10 +70,19 @@ def command_socket() -> Path:
 
 def _warm() -> None:
     """Import everything the work needs, and use none of it."""
-    import dagster  # noqa: F401
+    import dagster
+    import dagster._core.storage.event_log.sqlite
+    import dagster._core.storage.runs.sqlite
+    import dagster._core.storage.schedules.sqlite
+    import dagster._core.storage.sqlite_storage  # noqa: F401
+    import dagster_postgres  # noqa: F401
     import great_expectations  # noqa: F401
+    import upath  # noqa: F401
     from dagster._cli import api  # noqa: F401
 
+    # A run opens its instance's storage (SQLite or PostgreSQL, with alembic) and records its
+    # validation results (GX's file context): imported here, not again in every run (~1 s each).
+    import expectations.docs
     import expectations.runner  # noqa: F401
     import orchestration.cli
     import orchestration.definitions

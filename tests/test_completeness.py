@@ -205,3 +205,10 @@ def test_real_park_files_completeness_and_gaps_by_local_day(lake: Lake, drop: Dr
     ) == (92, 84)
     assert got[("Stadskanaal", dt.date(2020, 10, 25))]["expected"] == 100
     assert got[("Bemmel", dt.date(2020, 6, 10))]["coverage"] == 1.0
+
+
+def test_dates_are_read_in_chunks_within_the_row_budget() -> None:
+    d = [dt.date(2020, 1, i) for i in range(1, 7)]
+    rows = {d[0]: 40, d[1]: 50, d[2]: 20, d[3]: 150, d[4]: 10, d[5]: 90}
+    # 40+50 fit 100, +20 would not; 150 is over the budget alone; 10+90 fit exactly.
+    assert gold_completeness.chunks(list(reversed(d)), rows, 100) == [[d[0], d[1]], [d[2]], [d[3]], [d[4], d[5]]]

@@ -65,7 +65,7 @@ def readings(lake: Lake, ds: Dataset, dates: list[dt.date], zones: pl.LazyFrame 
     return series_readings(silver, contract.key, contract.time, contract.cadence_s, zones=zones)
 
 
-def groups(dates: list[dt.date], rows: dict[dt.date, int], budget: int) -> list[list[dt.date]]:
+def chunks(dates: list[dt.date], rows: dict[dt.date, int], budget: int) -> list[list[dt.date]]:
     """`dates` in order, cut into runs whose silver rows together stay within `budget` (a date
     over it alone): a month of 10,000 meters is 86 M readings, one day 2.9 M, while the real park
     files hold a thousand dates of a hundred readings each."""
@@ -96,9 +96,9 @@ def compute(lake: Lake, dates: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFram
             continue
         zones = _zones(lake, ds)
         # The outputs (a row per series-day, a row per gap) are small; the input is read in
-        # groups of dates within the memory budget's rows.
-        for group in groups(held, counts, lake.piece_rows):
-            rows = readings(lake, ds, group, zones)  # silver read once; the row columns stay lazy
+        # chunks of dates within the memory budget's rows.
+        for chunk in chunks(held, counts, lake.piece_rows):
+            rows = readings(lake, ds, chunk, zones)  # silver read once; the row columns stay lazy
             covered.append(coverage(rows, distinct).with_columns(source).collect())
             missing.append(gaps(rows, distinct).with_columns(source).collect())
     if not covered:
