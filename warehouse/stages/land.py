@@ -148,11 +148,16 @@ def ingest_log(lake: Lake, source: str | None = None) -> pl.DataFrame:
     return log.with_columns(path=path, content_hash=pl.coalesce("content_hash", "file_hash"))
 
 
-def pending_files(lake: Lake, ds: Dataset, files: Iterable[LandingFile] | None = None) -> list[LandingFile]:
-    """Files whose (path, size, mtime) the log has not seen; hashing decides the rest."""
-    log = ingest_log(lake, ds.source)
-    seen = set(zip(log["path"].to_list(), log["size_bytes"].to_list(), log["modified_at"].to_list(), strict=True))
+def pending_files(
+    lake: Lake, ds: Dataset, files: Iterable[LandingFile] | None = None, log: pl.DataFrame | None = None
+) -> list[LandingFile]:
+    """Files whose (path, size, mtime) the log (read when not given) has not seen; hashing
+    decides the rest. An empty landing folder costs a listing only, not a read of the log."""
     listed = list_landing(lake, ds.source) if files is None else list(files)
+    if not listed:
+        return []
+    log = ingest_log(lake, ds.source) if log is None else log
+    seen = set(zip(log["path"].to_list(), log["size_bytes"].to_list(), log["modified_at"].to_list(), strict=True))
     return [f for f in listed if (f.path, f.size, _mtime(f.modified)) not in seen]
 
 
@@ -207,13 +212,20 @@ def _land(
 ) -> LandReport:
     clock = _IngestClock(now)
     report = LandReport(ds.source)
-    in_force = _InForce(ingest_log(lake, ds.source))
+    listed = list_landing(lake, ds.source) if files is None else list(files)
+    if not listed:
+        return report
+    known = ingest_log(lake, ds.source)
+    pending = pending_files(lake, ds, listed, known)
+    if not pending:
+        return report
+    in_force = _InForce(known)
     rows: list[LoggedFile] = []
     bronze = _BronzeCommits(lake, ds)
     first = first_date(lake, ds)
     # Files land in the order they were dropped; each gets its own, later ingest time, so
     # "latest ingest wins" also holds between files landed by one run.
-    for f in sorted(pending_files(lake, ds, files), key=lambda f: (f.modified, f.path)):
+    for f in sorted(pending, key=lambda f: (f.modified, f.path)):
         if f.refused:
             rows.append(_refused_row(ds, f, run_id, clock.tick()))
             report.failed.append(rows[-1])
