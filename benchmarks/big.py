@@ -68,9 +68,9 @@ def run_backfill(lake_root: str, days: int, processes: int) -> dict:
     return {
         **meter.result(rows, 0),
         "wall": elapsed,
-        "cpu": cpu_seconds() - cpu + children.ru_utime + children.ru_stime,
+        "cpu": cpu_seconds() - cpu + children.ru_utime + children.ru_stime + sum(c for _, c in report.workers),
         "peak": peak_rss(),
-        "worker_peak": children.ru_maxrss * 1024,
+        "worker_peak": max((p for p, _ in report.workers), default=0),
         "processes": processes,
     }
 

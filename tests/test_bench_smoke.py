@@ -155,6 +155,10 @@ def test_quick_big_and_backfill_runs_report_every_row(tmp_path: Path) -> None:
     assert [(r["Processes"], r["Rows"]) for r in runs] == [
         (p, f"{2 * (CUSTOMERS * INTERVALS + INTERVALS):,}") for p in "12"
     ]
+    # The workers' own peak: each is a Python process with Polars and delta-rs loaded (over
+    # 100 MB); they are the fork server's children, which the coordinator's rusage cannot see.
+    worker = runs[1]["Peak RSS, largest worker"]
+    assert worker.endswith(" MB") and int(worker.removesuffix(" MB").replace(",", "")) > 100, worker
 
 
 def test_the_plain_pipeline_computes_the_same_gold_as_gridlake(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ benchmark. `gridlake run` and the Dagster sensors run the same stage functions t
 from __future__ import annotations
 
 import datetime as dt
+import resource
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ class PipelineReport:
     landed: dict[str, land.LandReport] = field(default_factory=dict)
     refined: dict[str, refine.RefineReport] = field(default_factory=dict)
     gold: dict[str, gold.GoldReport] = field(default_factory=dict)
+    # Per worker process of a parallel backfill: (peak RSS in bytes, CPU seconds). The workers
+    # are forked by a fork server, not by this process, so its own rusage cannot see them.
+    workers: list[tuple[int, float]] = field(default_factory=list)
 
     def gold_dates(self, spec: str) -> list[dt.date | None]:
         report = self.gold.get(spec)
@@ -86,6 +90,7 @@ def backfill(
                 mine.batches += refined.batches
             for name, built in part.gold.items():
                 report.gold.setdefault(name, gold.GoldReport(name)).merge(built)
+            report.workers += part.workers
     backfill_plan.queue_range(lake, chosen, run_id)
     gold_queued(lake, report, chosen.gold_specs)
     return report
@@ -108,4 +113,6 @@ def _backfill_part(lake: Lake, dates: list[dt.date], dated: dict[str, list[dt.da
             queued = [d for d in gold.queued(lake, spec).dates if d in mine]
             if queued:
                 report.gold[spec.name] = gold.rebuild(lake, spec, queued)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.workers.append((usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime))
     return report
