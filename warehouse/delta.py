@@ -66,14 +66,7 @@ def read_partitions(
 
 def partition_dates(lake: Lake, table: Table) -> set[dt.date]:
     """The non-null partition values of a date-partitioned table, from the Delta log alone."""
-    assert table.partition_by, f"{table.qualified} is not partitioned"
-    existing = open_table(lake, table)
-    if existing is None:
-        return set()
-    values = pl.DataFrame(pa.table(existing.get_add_actions(flatten=True))).get_column(
-        f"partition.{table.partition_by}"
-    )
-    return {v for v in values.unique().to_list() if v is not None}
+    return set(partition_rows(lake, table))
 
 
 def partition_rows(lake: Lake, table: Table) -> dict[dt.date, int]:
