@@ -205,7 +205,8 @@ def test_compaction_and_vacuum_keep_every_table_and_vacuum_refuses_a_short_reten
     # The vacuumed files are gone from disk: every file left is one the log references.
     bronze = delta.open_table(lake, table("bronze.coin_prices"))
     assert bronze is not None
-    on_disk = {str(p) for p in Path(lake.table_uri(table("bronze.coin_prices"))).rglob("*.parquet")}
+    root = Path(lake.table_uri(table("bronze.coin_prices")))
+    on_disk = {str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts}
     assert on_disk == set(bronze.file_uris())
 
 
@@ -266,3 +267,21 @@ def test_the_daily_maintenance_job_purges_through_dagster(lake: Lake, drop: Drop
     recorded = read(lake, "ops.maintenance").filter(pl.col("action") == "purge")
     assert set(recorded["run_id"].to_list()) == {result.run_id}
     assert dates_of(lake, "silver.coin_prices") == DAYS[1:]
+
+
+def test_tables_checkpoint_every_ten_commits_and_maintain_configures_older_tables(lake: Lake) -> None:
+    from deltalake import write_deltalake
+
+    builds = table("ops.gold_builds")
+    for _ in range(12):
+        delta.replace_where(lake, builds, delta.empty(builds), "true")
+    log = Path(lake.table_uri(builds)) / "_delta_log"
+    assert sorted(p.name for p in log.glob("*.checkpoint.parquet")) == [f"{9:020d}.checkpoint.parquet"]
+    # A table an older gridlake made, without the setting: maintain gives it, once.
+    older = table("ops.file_counts")
+    write_deltalake(lake.table_uri(older), delta.empty(older).to_arrow())
+    report = maintain(lake)
+    assert [a.table_name for a in report.of("configure")] == ["ops.file_counts"]
+    existing = delta.open_table(lake, older)
+    assert existing is not None and existing.metadata().configuration == delta.CONFIGURATION
+    assert not maintain(lake).of("configure")

@@ -8,6 +8,8 @@ compaction of small files and vacuum, each recorded in ops.maintenance.
   rolled up before they are deleted, and a `hold` action says which rollups held the purge.
 * **Optimize**: a table with a partition (or, unpartitioned, a table) of at least `min_files`
   data files is compacted (delta-rs `optimize.compact`); minute files make many.
+* **Configure**: a table made before its settings existed (`delta.CONFIGURATION`: a checkpoint
+  every 10 commits) gets them.
 * **Vacuum**: data files no version newer than `vacuum_hours` references are deleted. The
   retention is at least 7 days unless forced: a reader or writer that started on an older version
   may still need a file, and deleting it under them loses data. Expired log entries (older than
@@ -85,6 +87,9 @@ def maintain(
         record(lake, MaintenanceReport(actions), run_id, now)
         report.actions += actions
 
+    for t in TABLES.values():
+        if delta.configure(lake, t):
+            done([Action(t.qualified, "configure", note=", ".join(f"{k}={v}" for k, v in delta.CONFIGURATION.items()))])
     for source in retention.RETENTION:
         done(purge(lake, source))
     for t in TABLES.values():

@@ -785,8 +785,8 @@ _TABLES: tuple[Table, ...] = (
             Column(
                 "action",
                 pl.String(),
-                "purge (retention), hold (a purge held back for rollups not built yet), optimize (compaction) "
-                "or vacuum.",
+                "purge (retention), hold (a purge held back for rollups not built yet), optimize (compaction), "
+                "configure (table settings given to a table made before them) or vacuum.",
             ),
             Column(
                 "horizon",
