@@ -42,7 +42,6 @@ class LocalRunLauncher(DefaultRunLauncher):
     def __init__(self, inst_data: ConfigurableClassData | None = None, warm: bool = True) -> None:
         super().__init__(inst_data=inst_data)
         self._warm = warm
-        self._zygote: zygote.RunParent | None = None
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
@@ -58,14 +57,19 @@ class LocalRunLauncher(DefaultRunLauncher):
             super().launch_run(context)
             return
         try:
-            if self._zygote is None:
-                self._zygote = zygote.RunParent(self._instance.root_directory)
-            pid = self._zygote.start_run(run.run_id, serialize_value(self._instance.get_ref()))
+            parent = zygote.RunParent.of(self._instance.root_directory)
+            pid = parent.start_run(run.run_id, serialize_value(self._instance.get_ref()))
         except (OSError, RuntimeError, TimeoutError, ValueError) as err:
             self._instance.report_engine_event(f"warm start failed ({err}); starting the run's own process", run)
             super().launch_run(context)
             return
         self._instance.add_run_tags(run.run_id, {PID_TAG: str(pid), HOST_TAG: socket.gethostname()})
+
+    def prewarm(self) -> None:
+        """Start the warm parent now, so the first run does not wait for its imports (the daemon
+        calls this as it starts: orchestration/daemon.py)."""
+        if self._warm:
+            zygote.RunParent.of(self._instance.root_directory).start()
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)

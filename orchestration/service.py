@@ -1,4 +1,5 @@
-"""The operated path as processes: the Dagster daemon (`dagster-daemon run`) and, for `gridlake ui`,
+"""The operated path as processes: the Dagster daemon (`dagster-daemon run`, through
+orchestration/daemon.py, which starts the warm run parent first) and, for `gridlake ui`,
 the webserver behind its guard (orchestration/webserver.py), for one lake and one instance home,
 on loopback. Each runs in a process group of its own (with the code server and runs it starts),
 and `stop` ends both.
@@ -35,7 +36,7 @@ def free_port() -> int:
 
 
 def daemon_command() -> list[str]:
-    return [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", CODE_LOCATION]
+    return [sys.executable, "-m", "orchestration.daemon", "run", "-m", CODE_LOCATION]
 
 
 def webserver_command(port: int, host: str = "127.0.0.1") -> list[str]:

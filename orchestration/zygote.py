@@ -39,7 +39,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 START_TIMEOUT_SECONDS = 120.0
 IDLE_SECONDS = 600.0
@@ -220,17 +220,33 @@ def _die_with(client: int) -> None:
 
 
 class RunParent:
-    """The run launcher's side: starts the warm parent on first use, then asks it for runs."""
+    """The run launcher's side: starts the warm parent (at the daemon's start, or on first use),
+    then asks it for runs. One per instance home in a process: the daemon's threads each build
+    their own instance and launcher, and all of them share the parent."""
+
+    _shared: ClassVar[dict[str, RunParent]] = {}
+    _shared_lock = threading.Lock()
 
     def __init__(self, home: str) -> None:
         self.path = run_socket(home)
         self.process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, home: str) -> RunParent:
+        with cls._shared_lock:
+            return cls._shared.setdefault(home, cls(home))
+
+    def start(self) -> None:
+        """Start the warm parent unless it runs; it does its imports in the background."""
+        with self._lock:
+            if self.process is None or self.process.poll() is not None:
+                self.path.unlink(missing_ok=True)
+                self.process = _spawn(self.path, ["--parent", str(os.getpid())], detached=False)
 
     def start_run(self, run_id: str, instance_ref: str) -> int:
         """Fork the run's process; returns its pid."""
-        if self.process is None or self.process.poll() is not None:
-            self.path.unlink(missing_ok=True)
-            self.process = _spawn(self.path, ["--parent", str(os.getpid())], detached=False)
+        self.start()
         with _connect(self.path, self.process) as connection:
             request = {"kind": "run", "run_id": run_id, "instance_ref": instance_ref}
             connection.sendall((json.dumps(request) + "\n").encode())
