@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 DEFAULT_MEMORY_MB = 1024
 # What a row of a date being refined costs in memory while its piece is validated and deduplicated
-# (typed and raw columns, the pandas copy Great Expectations reads, the fates), and what the
+# (typed and raw columns, the pandas copy Great Expectations reads, the fates, and the next piece
+# read ahead: warehouse/stages/pieces.py), and what the
 # process holds before it (interpreter, Polars, Dagster, Great Expectations). Measured at
 # workload S; see docs/benchmarks.md.
-PIECE_BYTES_PER_ROW = 1200
+PIECE_BYTES_PER_ROW = 1450
 BASELINE_MB = 450
 MIN_PIECE_ROWS = 1_000
 

