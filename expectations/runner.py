@@ -124,8 +124,8 @@ def combine(
             parts = max(1, -(-len(rows) // part_rows))
             judged_parts: list[list[RuleOutcome]] = []
             for part in range(parts):
-                # Only the flag column: GX fingerprints every frame it loads (a copy of a hash
-                # per row), so a large group is judged in parts of bounded size.
+                # Only the flag column, and a large group in parts of bounded size: GX's map
+                # metrics build several arrays of the frame's length per rule.
                 flags = pd.DataFrame({QUARANTINED_COLUMN: quarantined[_part(rows, part, part_rows)]})
                 late = runtime.validate(flags, compiled.late, BASIC_RESULT_FORMAT)
                 judged = []
