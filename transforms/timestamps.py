@@ -40,16 +40,28 @@ def parse_utc(text: pl.Expr) -> pl.Expr:
 def _parse_series(text: pl.Series) -> pl.Series:
     """Staged parsing: each format sees only the rows the previous ones could not parse, so a
     file in one format costs one strptime instead of one per supported format. A column whose
-    first value is epoch seconds is parsed as epochs first (ISO text never looks like one)."""
-    text = text.cast(pl.String).str.strip_chars()
+    first value is epoch seconds is parsed as epochs first (ISO text never looks like one).
+
+    The raw text is tried first: values rarely carry surrounding whitespace, and stripping a
+    whole column cost twice the parse itself (workload S). The rows it does not parse are
+    stripped and go through every stage, so the result is the stripped text's."""
+    text = text.cast(pl.String)
     first = text.drop_nulls().head(1).to_list()
-    if first and re.fullmatch(_EPOCH[1:-1], first[0]):
+    if first and re.fullmatch(_EPOCH[1:-1], first[0].strip()):
+        text = text.str.strip_chars()
         parsed = _epochs(text, pl.Series(dtype=UTC).extend_constant(None, text.len()))
-        formats: tuple[str, ...] = _ZONED_FORMATS
     else:
         parsed = text.str.strptime(UTC, _ZONED_FORMATS[0], strict=False)
-        formats = _ZONED_FORMATS[1:]
-    for fmt in formats:
+    missing = parsed.is_null() & text.is_not_null()
+    if not missing.any():
+        return parsed
+    positions = missing.arg_true()
+    return parsed.scatter(positions, _staged(text.gather(positions).str.strip_chars()))
+
+
+def _staged(text: pl.Series) -> pl.Series:
+    parsed = text.str.strptime(UTC, _ZONED_FORMATS[0], strict=False)
+    for fmt in _ZONED_FORMATS[1:]:
         missing = parsed.is_null() & text.is_not_null()
         if not missing.any():
             return parsed
