@@ -1,7 +1,8 @@
 """A date refined in many pieces (a tiny memory budget) gives the same silver, quarantine, counts,
 ingest log and gold as the same date refined whole: bad rows, duplicates within and across files,
-conflicting duplicates split over the batches of a file, later files superseding earlier ones,
-and a mostly-bad date held back by its blocking share check."""
+conflicting duplicates split over the batches of a file, a too-precise timestamp beside the
+reading it would be cut to, later files superseding earlier ones, and a mostly-bad date held back
+by its blocking share check."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def files() -> list[tuple[str, str, bytes]]:
         rows += [(8, ts(hour * 60), ts(hour * 60 + 5), -1.0), rows[3]]
         rows.insert(0, (9, ts(hour * 60 + 1), ts(hour * 60 + 6), 2.0))
         rows.append((9, ts(hour * 60 + 1), ts(hour * 60 + 6), 3.0))
+        # A start finer than the microsecond: quarantined by its own rule, not a conflict of
+        # customer 11's reading it would be cut to (which stays in silver).
+        rows.append((11, ts(hour * 60).replace("Z", ".0000001Z"), ts(hour * 60 + 5), 9.0))
         out.append(("customer_usage", f"usage_{hour:02d}.csv", usage_csv(rows)))
     # A later file correcting some values (superseded) and repeating others (duplicate).
     resent = [(c, ts(m), ts(m + 5), 5.0 if c % 2 else None) for c in range(10) for m in range(0, 120, 5)]
@@ -88,7 +92,9 @@ def test_a_date_refined_in_pieces_equals_the_date_refined_whole(tmp_path: Path) 
         "usage_within_bounds",
         "usage_numeric",
         "no_conflicting_duplicate",
+        "timestamp_within_microseconds",
     }
+    assert quarantine.filter(pl.col("failed_rules").list.contains("timestamp_within_microseconds")).height == 24
     counts = a["ops.file_counts"]
     assert counts["superseded"].sum() > 0 and counts["duplicate"].sum() > 0
     assert a["gold.cost_per_interval"].filter(pl.col("date") == pl.lit(OTHER).str.to_date()).is_empty()

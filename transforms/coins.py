@@ -27,7 +27,6 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.history import flag_conflicts
 from transforms.timestamps import parse_utc_naive_is_utc, within_microseconds
 
 RECORD_FIELDS = ("pair", "time", "value")
@@ -89,7 +88,7 @@ def prepare_coins(bronze: pl.LazyFrame) -> pl.LazyFrame:
         within_microseconds=within_microseconds(_raw_time(schema)),
         value=raw_value.cast(pl.Float64, strict=False),
     ).with_columns(pair_well_formed=pl.col("pair").str.contains(_PAIR))
-    return flag_conflicts(typed, ["pair", "time", "within_microseconds"], ["value"])
+    return typed
 
 
 def volatility(samples: pl.LazyFrame) -> pl.LazyFrame:

@@ -18,7 +18,6 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.history import flag_conflicts
 from transforms.ids import normalise_id
 from transforms.timestamps import parse_utc_naive_is_utc, within_microseconds
 
@@ -63,7 +62,7 @@ def prepare_solar(bronze: pl.LazyFrame) -> pl.LazyFrame:
         anomaly_reasons=_reasons(ROW_REASONS),
     )
     typed = typed.with_columns(is_anomaly=pl.col("anomaly_reasons").list.len() > 0)
-    return flag_conflicts(typed, ["site_id", "ts", "within_microseconds"], list(VALUES))
+    return typed
 
 
 def with_range_anomalies(day: pl.LazyFrame, history: pl.LazyFrame) -> pl.LazyFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.history import flag_conflicts
 from transforms.ids import normalise_id
 from transforms.timestamps import parse_utc, within_microseconds
 
@@ -58,13 +57,10 @@ def prepare_usage(bronze: pl.LazyFrame) -> pl.LazyFrame:
             usage_kwh=_number("usage", schema),
         )
     )
-    # A too-precise row is quarantined by its own rule, not a conflict of the row it was cut to.
-    return flag_conflicts(
-        typed, ["customer_id", "interval_start", "within_microseconds"], ["interval_end", "usage_kwh"]
-    )
+    return typed
 
 
 def prepare_prices(bronze: pl.LazyFrame) -> pl.LazyFrame:
     schema = bronze.collect_schema()
     typed = _interval(bronze.with_columns(price_per_kwh=_number("price", schema)))
-    return flag_conflicts(typed, ["interval_start", "within_microseconds"], ["interval_end", "price_per_kwh"])
+    return typed

@@ -43,8 +43,8 @@ from expectations import sites as sites_suite
 from expectations import solar_readings as solar_suite
 from expectations.spec import Suite
 from transforms import coins as coin_transforms
+from transforms import history, site_shapes
 from transforms import parks as parks_transforms
-from transforms import site_shapes
 from transforms import sites as sites_transforms
 from transforms import solar as solar_transforms
 from transforms import usage as usage_transforms
@@ -57,6 +57,10 @@ class LatestWins:
 
     keys: tuple[str, ...]
     values: tuple[str, ...]
+    # Prepared columns over which rows of one file conflict when their values differ
+    # (conflicting_duplicate), flagged after prepare (`Dataset.prepared`), and over each whole
+    # piece of a date refined in pieces (warehouse/stages/pieces.py). None: prepare flags them.
+    conflict_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,16 @@ class Dataset:
     def per_date(self) -> bool:
         return isinstance(self.scope, PerDate)
 
+    def prepared(self, bronze: pl.LazyFrame, reference: pl.LazyFrame | None = None) -> pl.LazyFrame:
+        """Bronze typed by `prepare`, with its conflicting duplicates flagged."""
+        frame = self.prepare(bronze) if reference is None else self.prepare(bronze, reference)
+        return self.flag_conflicts(frame)
+
+    def flag_conflicts(self, prepared: pl.LazyFrame) -> pl.LazyFrame:
+        if isinstance(self.silver, LatestWins) and self.silver.conflict_keys is not None:
+            return history.flag_conflicts(prepared, self.silver.conflict_keys, self.silver.values)
+        return prepared
+
     @property
     def row_id(self) -> tuple[str, ...]:
         """Columns identifying one prepared row."""
@@ -269,6 +283,10 @@ def undated() -> pl.Expr:
     return pl.lit(None, dtype=pl.Date)
 
 
+# A too-precise row is quarantined by its own rule, not as a conflict of the row it was cut to:
+# the flag is part of the conflict key of the sources that have it.
+WITHIN_MICROSECONDS = "within_microseconds"
+
 # Order matters: a reference table's dataset comes before the datasets that read it.
 DATASETS: dict[str, Dataset] = {
     d.source: d
@@ -279,7 +297,11 @@ DATASETS: dict[str, Dataset] = {
             event_date=usage_transforms.event_date,
             prepare=usage_transforms.prepare_usage,
             suite=usage_suite.SUITE,
-            silver=LatestWins(keys=("customer_id", "interval_start"), values=("interval_end", "usage_kwh")),
+            silver=LatestWins(
+                keys=("customer_id", "interval_start"),
+                values=("interval_end", "usage_kwh"),
+                conflict_keys=("customer_id", "interval_start", WITHIN_MICROSECONDS),
+            ),
             series=Series(key=("customer_id",), time="interval_start", cadence_s=300),
         ),
         Dataset(
@@ -288,7 +310,11 @@ DATASETS: dict[str, Dataset] = {
             event_date=usage_transforms.event_date,
             prepare=usage_transforms.prepare_prices,
             suite=prices_suite.SUITE,
-            silver=LatestWins(keys=("interval_start",), values=("interval_end", "price_per_kwh")),
+            silver=LatestWins(
+                keys=("interval_start",),
+                values=("interval_end", "price_per_kwh"),
+                conflict_keys=("interval_start", WITHIN_MICROSECONDS),
+            ),
             series=Series(key=(), time="interval_start", cadence_s=300),
         ),
         Dataset(
@@ -361,7 +387,11 @@ DATASETS: dict[str, Dataset] = {
             event_date=solar_transforms.event_date,
             prepare=solar_transforms.prepare_solar,
             suite=solar_suite.SUITE,
-            silver=LatestWins(keys=("site_id", "ts"), values=solar_transforms.VALUES),
+            silver=LatestWins(
+                keys=("site_id", "ts"),
+                values=solar_transforms.VALUES,
+                conflict_keys=("site_id", "ts", WITHIN_MICROSECONDS),
+            ),
             # Sites report at their own cadence (the demo's every 3 minutes): inferred per day.
             series=Series(key=("site_id",), time="ts", cadence_s=None),
         ),
@@ -372,7 +402,9 @@ DATASETS: dict[str, Dataset] = {
             event_date=coin_transforms.event_date,
             prepare=_prepare_coins,
             suite=coin_suite.SUITE,
-            silver=LatestWins(keys=("pair", "time"), values=("value",)),
+            silver=LatestWins(
+                keys=("pair", "time"), values=("value",), conflict_keys=("pair", "time", WITHIN_MICROSECONDS)
+            ),
             raw_columns=COIN_RAW,
             check_records=_check_coin_shape,
             series=Series(key=("pair",), time="time", cadence_s=60),

@@ -63,7 +63,7 @@ def refine_frame(
 def prepare(ds: Dataset, raw: pl.DataFrame, reference: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed rows to validate, and the (file, date) of rows that wait for reference data."""
     lazy = raw.lazy()
-    prepared = (ds.prepare(lazy) if reference is None else ds.prepare(lazy, reference.lazy())).collect()
+    prepared = ds.prepared(lazy, None if reference is None else reference.lazy()).collect()
     if ds.reference is None:
         # Nothing waits, and a filter would copy the whole batch.
         return prepared, prepared.clear().select("_file_hash", "_event_date")

@@ -5,16 +5,16 @@
    spilled to local Arrow IPC files per piece (a hash bucket of the first key column; a file per
    chunk). Every row of a key, in every landed file, lands in the same piece.
 2. Each piece is read back alone (the next one is read while this one is validated).
-   Conflicting duplicates (one file, one key, other values) are flagged again over the whole
-   piece (a chunk of step 1 may have held only part of a file);
-   the row rules run on it; its bad rows, its silver rows (latest ingest wins: exact, the key is
-   whole in the piece) and its counts are spilled or kept.
+   Conflicting duplicates (one file, one key, other values) are flagged over the whole piece
+   (a chunk of step 1 may hold only part of a file); the row rules run on it; its bad rows, its
+   silver rows (latest ingest wins: exact, the key is whole in the piece) and its counts are
+   spilled or kept.
 3. The date-level rules (quarantine share) are judged on all of the date's row verdicts at once,
    and silver and quarantine are written from the spill, each in one Delta commit.
 
-Only datasets refined per date whose silver keeps the latest row per key, with no reference data
-and one row per record, take this path; their prepare flags conflicts over the silver keys and
-values, which step 2 repeats."""
+Only datasets refined per date whose silver keeps the latest row per key and whose conflicts
+are flagged after prepare (`LatestWins.conflict_keys`), with no reference data and one row per
+record, take this path: the same flagging, over a piece instead of a batch."""
 
 from __future__ import annotations
 
@@ -22,14 +22,13 @@ import dataclasses
 import datetime as dt
 import math
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
-from transforms import history
 from warehouse import delta, memory
 from warehouse.datasets import Dataset, LatestWins, PerDate
 from warehouse.lake import Lake
@@ -53,6 +52,7 @@ def eligible(ds: Dataset) -> bool:
         and isinstance(ds.silver, LatestWins)
         and ds.reference is None
         and ds.explode is None
+        and ds.silver.conflict_keys is not None
     )
 
 
@@ -72,7 +72,6 @@ def refine_in_pieces(
     from expectations.runner import RowCheck, combine
 
     assert isinstance(ds.silver, LatestWins)
-    keys, values = ds.silver.keys, ds.silver.values
     count = max(1, math.ceil(bronze_rows(lake, ds, dates) / lake.piece_rows))
     raw_columns = _spill_bronze(lake, ds, dates, count, spill / "in")
     memory.release()
@@ -81,7 +80,7 @@ def refine_in_pieces(
     groups: list[pl.Series] = []
     counted: list[pl.DataFrame] = []
     rows = bad_rows = kept = 0
-    for prepared in _read_ahead(sorted((spill / "in").iterdir()), keys, values):
+    for prepared in _read_ahead(sorted((spill / "in").iterdir()), ds):
         checked, check = fates.check_piece(ds, prepared)
         del prepared
         bad = checked.filter(IS_BAD)
@@ -110,7 +109,7 @@ def refine_in_pieces(
     )
 
 
-def _read_ahead(folders: list[Path], keys: Sequence[str], values: Sequence[str]) -> Iterator[pl.DataFrame]:
+def _read_ahead(folders: list[Path], ds: Dataset) -> Iterator[pl.DataFrame]:
     """Each piece read back with its conflicts flagged, the next one read in a thread while the
     caller validates this one: validation is mostly single-threaded Python, and Polars works
     without the GIL, so the other core reads. The piece read ahead is in the memory budget
@@ -118,8 +117,7 @@ def _read_ahead(folders: list[Path], keys: Sequence[str], values: Sequence[str])
     905 → 930 MB."""
 
     def load(folder: Path) -> pl.DataFrame:
-        prepared = pl.read_ipc(folder / "*.arrow").drop("conflicting_duplicate")
-        return history.flag_conflicts(prepared.lazy(), keys, values).collect()
+        return ds.flag_conflicts(pl.scan_ipc(folder / "*.arrow")).collect()
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridlake-piece") as pool:
         ahead = pool.submit(load, folders[0]) if folders else None
