@@ -6,8 +6,8 @@ per date). A refine run carries the gold specs the source feeds on the same cale
 unpartitioned ones), which rebuild the run's dates refine queued: one run, not two, from landed
 to gold. Gold: one item per gold spec with ready queued dates (per key range), for what a refine
 run could not carry (dates outside its range, other calendars, gold skipped by a blocking check).
-Refine and gold assets refresh the DuckDB catalog themselves, so a table is queryable when the
-run that created it ends (a separate publish step could run before them, or be skipped with them)."""
+A table is queryable when the run that created it ends: every read through the catalog
+(`catalog.read_only`) brings its views up to date first (warehouse/catalog.py)."""
 
 from __future__ import annotations
 
