@@ -138,7 +138,8 @@ class Dataset:
     # Raw bronze columns -> event date (the bronze partition).
     event_date: Callable[[], pl.Expr]
     # Bronze -> typed frame with the helper columns the suite checks; with a `reference`, the
-    # reference frame is the second argument.
+    # reference frame is the second argument. Conflicting duplicates are flagged after it where
+    # `silver.conflict_keys` says how (`prepared`).
     prepare: Callable[..., pl.LazyFrame]
     suite: Suite
     silver: Silver

@@ -1,6 +1,8 @@
-"""Table maintenance (`gridlake maintain`, the daily `maintain_lake` schedule): retention purges,
-compaction of small files and vacuum, each recorded in ops.maintenance.
+"""Table maintenance (`gridlake maintain`, the daily `maintain_lake` schedule): table settings,
+retention purges, compaction of small files and vacuum, each recorded in ops.maintenance.
 
+* **Configure**: a table made before its settings existed (`delta.CONFIGURATION`: a checkpoint
+  every 10 commits) gets them.
 * **Purge** (sources in warehouse/retention.py): bronze and silver dates before the horizon are
   deleted; gold, quarantine and the ops counts are kept, so every gold row and every file's
   reconciliation survive. The horizon never passes a date with files still waiting to be refined,
@@ -8,8 +10,6 @@ compaction of small files and vacuum, each recorded in ops.maintenance.
   rolled up before they are deleted, and a `hold` action says which rollups held the purge.
 * **Optimize**: a table with a partition (or, unpartitioned, a table) of at least `min_files`
   data files is compacted (delta-rs `optimize.compact`); minute files make many.
-* **Configure**: a table made before its settings existed (`delta.CONFIGURATION`: a checkpoint
-  every 10 commits) gets them.
 * **Vacuum**: data files no version newer than `vacuum_hours` references are deleted. The
   retention is at least 7 days unless forced: a reader or writer that started on an older version
   may still need a file, and deleting it under them loses data. Expired log entries (older than
